@@ -1,0 +1,37 @@
+GO ?= go
+PROTOC ?= protoc
+GOBIN := $(shell $(GO) env GOPATH)/bin
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+STATICCHECK_VERSION := 2025.1.1
+
+.PHONY: build run test test-short bench proto lint clean
+
+build:
+	$(GO) build -o bin/shardsql ./cmd/shardsql
+
+run: build
+	./bin/shardsql demo
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -count=1 -race -timeout 10m ./internal/... ./shard/... ./shardmeta/... ./txn/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/keys/ ./shard/ ./sqltests/
+
+proto:
+	GOBIN=$(GOBIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(GOBIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH=$(GOBIN):$$PATH $(PROTOC) -I api --go_out=api --go_opt=paths=source_relative \
+		--go-grpc_out=api --go-grpc_opt=paths=source_relative api/*.proto
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))"
+	$(GO) vet ./...
+	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+clean:
+	rm -rf bin
