@@ -11,7 +11,7 @@ build:
 	$(GO) build -o bin/shardsql ./cmd/shardsql
 
 run: build
-	./bin/shardsql demo
+	./bin/shardsql demo $(ARGS)
 
 test:
 	$(GO) vet ./...

@@ -1,0 +1,515 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+)
+
+// Build plans one parsed statement.
+func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
+	switch {
+	case stmt.GetCreateStmt() != nil:
+		return buildCreateTable(stmt.GetCreateStmt())
+	case stmt.GetDropStmt() != nil:
+		return buildDrop(stmt.GetDropStmt())
+	case stmt.GetInsertStmt() != nil:
+		return buildInsert(stmt.GetInsertStmt(), cat)
+	case stmt.GetSelectStmt() != nil:
+		return buildSelect(stmt.GetSelectStmt(), cat)
+	case stmt.GetUpdateStmt() != nil:
+		return buildUpdate(stmt.GetUpdateStmt(), cat)
+	case stmt.GetDeleteStmt() != nil:
+		return buildDelete(stmt.GetDeleteStmt(), cat)
+	}
+	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
+}
+
+func stmtKind(n *pg.Node) string {
+	s := fmt.Sprintf("%T", n.GetNode())
+	s = strings.TrimPrefix(s, "*pg_query.Node_")
+	return s
+}
+
+func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
+	t := &Table{Name: cs.Relation.Relname}
+	var pkNames []string
+	var pkLoc int32
+	for _, elt := range cs.TableElts {
+		if cd := elt.GetColumnDef(); cd != nil {
+			if t.ColumnIndex(cd.Colname) >= 0 {
+				return nil, errAt(pgerr.DuplicateColumn, cd.Location, "column %q specified more than once", cd.Colname)
+			}
+			typ, err := typeFromName(cd.TypeName)
+			if err != nil {
+				return nil, err
+			}
+			col := Column{ID: uint32(len(t.Columns) + 1), Name: cd.Colname, Type: typ, Nullable: !cd.IsNotNull}
+			for _, cn := range cd.Constraints {
+				c := cn.GetConstraint()
+				switch c.Contype {
+				case pg.ConstrType_CONSTR_NOTNULL:
+					col.Nullable = false
+				case pg.ConstrType_CONSTR_NULL:
+					col.Nullable = true
+				case pg.ConstrType_CONSTR_PRIMARY:
+					if len(pkNames) > 0 {
+						return nil, errAt(pgerr.InvalidTableDef, c.Location, "multiple primary keys for table %q are not allowed", t.Name)
+					}
+					pkNames, pkLoc = []string{cd.Colname}, c.Location
+				case pg.ConstrType_CONSTR_DEFAULT:
+					def, err := deparseExpr(c.RawExpr)
+					if err != nil {
+						return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "DEFAULT expression")
+					}
+					col.Default = def
+				default:
+					return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
+				}
+			}
+			t.Columns = append(t.Columns, col)
+			continue
+		}
+		if c := elt.GetConstraint(); c != nil {
+			if c.Contype != pg.ConstrType_CONSTR_PRIMARY {
+				return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
+			}
+			if len(pkNames) > 0 {
+				return nil, errAt(pgerr.InvalidTableDef, c.Location, "multiple primary keys for table %q are not allowed", t.Name)
+			}
+			for _, k := range c.Keys {
+				pkNames = append(pkNames, k.GetString_().GetSval())
+			}
+			pkLoc = c.Location
+			continue
+		}
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "table element is not supported yet")
+	}
+	for _, name := range pkNames {
+		i := t.ColumnIndex(name)
+		if i < 0 {
+			return nil, errAt(pgerr.UndefinedColumn, pkLoc, "column %q named in key does not exist", name)
+		}
+		t.Columns[i].Nullable = false
+		t.PK = append(t.PK, i)
+		t.PKDesc = append(t.PKDesc, false)
+	}
+	if len(t.PK) == 0 {
+		t.Columns = append(t.Columns, Column{ID: uint32(len(t.Columns) + 1), Name: "rowid", Type: types.Int8, Hidden: true, RowID: true})
+		t.PK = []int{len(t.Columns) - 1}
+		t.PKDesc = []bool{false}
+	}
+	for _, c := range t.Columns {
+		if c.Default != "" {
+			if _, err := DefaultExpr(t, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &CreateTable{Table: t, IfNotExists: cs.IfNotExists}, nil
+}
+
+// DefaultExpr returns the expression that fills column c when an INSERT
+// does not name it.
+func DefaultExpr(t *Table, c Column) (Expr, error) {
+	if c.RowID {
+		return &UniqueRowID{}, nil
+	}
+	if c.Default == "" {
+		return &Const{Val: types.Null, T: c.Type}, nil
+	}
+	res, err := pg.Parse("SELECT " + c.Default)
+	if err != nil {
+		return nil, pgerr.Wrap(err, pgerr.SyntaxError, "DEFAULT expression")
+	}
+	target := res.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val
+	s := &scope{}
+	e, err := s.buildExpr(target)
+	if err != nil {
+		return nil, err
+	}
+	return assignCast(e, c)
+}
+
+// assignCast converts e for storing into column c (assignment cast rules).
+func assignCast(e Expr, c Column) (Expr, error) {
+	et := e.Type()
+	if et.Family == types.UnknownFamily || et == c.Type {
+		return castTo(e, c.Type)
+	}
+	ok := et.Family == c.Type.Family ||
+		(isNumeric(et) && isNumeric(c.Type)) ||
+		c.Type.Family == types.StringFamily ||
+		(et.Family == types.DateFamily && c.Type.Family == types.TimestampFamily) ||
+		(et.Family == types.TimestampFamily && c.Type.Family == types.DateFamily)
+	if !ok {
+		return nil, pgerr.New(pgerr.DatatypeMismatch, "column %q is of type %s but expression is of type %s", c.Name, c.Type, et).
+			WithDetail("You will need to rewrite or cast the expression.")
+	}
+	return castTo(e, c.Type)
+}
+
+func buildDrop(ds *pg.DropStmt) (Plan, error) {
+	if ds.RemoveType != pg.ObjectType_OBJECT_TABLE {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "DROP %s is not supported yet", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
+	}
+	p := &DropTable{IfExists: ds.MissingOk}
+	for _, o := range ds.Objects {
+		items := o.GetList().GetItems()
+		p.Names = append(p.Names, items[len(items)-1].GetString_().GetSval())
+	}
+	return p, nil
+}
+
+func tableOf(rv *pg.RangeVar, cat Catalog) (*Table, string, error) {
+	if rv.Schemaname != "" && rv.Schemaname != "public" {
+		return nil, "", errAt(pgerr.UndefinedTable, rv.Location, "relation \"%s.%s\" does not exist", rv.Schemaname, rv.Relname)
+	}
+	t, err := cat.Table(rv.Relname)
+	if err != nil {
+		if pe, ok := err.(*pgerr.Error); ok && pe.Position == 0 {
+			pe.Position = int(rv.Location) + 1
+		}
+		return nil, "", err
+	}
+	alias := rv.Relname
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	return t, alias, nil
+}
+
+func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
+	if is.OnConflictClause != nil || len(is.ReturningList) > 0 || is.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT with ON CONFLICT, RETURNING or WITH is not supported yet")
+	}
+	t, _, err := tableOf(is.Relation, cat)
+	if err != nil {
+		return nil, err
+	}
+	// Target columns: named, or every visible column in order.
+	var targets []int
+	if len(is.Cols) == 0 {
+		for i, c := range t.Columns {
+			if !c.Hidden {
+				targets = append(targets, i)
+			}
+		}
+	} else {
+		seen := map[int]bool{}
+		for _, cn := range is.Cols {
+			rt := cn.GetResTarget()
+			i := t.ColumnIndex(rt.Name)
+			if i < 0 {
+				return nil, errAt(pgerr.UndefinedColumn, rt.Location, "column %q of relation %q does not exist", rt.Name, t.Name)
+			}
+			if seen[i] {
+				return nil, errAt(pgerr.DuplicateColumn, rt.Location, "column %q specified more than once", rt.Name)
+			}
+			seen[i] = true
+			targets = append(targets, i)
+		}
+	}
+	sel := is.SelectStmt.GetSelectStmt()
+	if sel == nil || len(sel.ValuesLists) == 0 {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT ... SELECT is not supported yet")
+	}
+	defaults := make([]Expr, len(t.Columns))
+	for i, c := range t.Columns {
+		if defaults[i], err = DefaultExpr(t, c); err != nil {
+			return nil, err
+		}
+	}
+	s := &scope{}
+	p := &Insert{Table: t}
+	for _, vl := range sel.ValuesLists {
+		items := vl.GetList().GetItems()
+		if len(items) > len(targets) {
+			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more expressions than target columns")
+		}
+		if len(items) < len(targets) {
+			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more target columns than expressions")
+		}
+		row := append([]Expr(nil), defaults...)
+		for j, item := range items {
+			ord := targets[j]
+			if item.GetSetToDefault() != nil {
+				continue
+			}
+			e, err := s.buildExpr(item)
+			if err != nil {
+				return nil, err
+			}
+			if row[ord], err = assignCast(e, t.Columns[ord]); err != nil {
+				return nil, err
+			}
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return p, nil
+}
+
+func constInt(n *pg.Node, what string) (int64, error) {
+	e, err := (&scope{}).buildExpr(n)
+	if err != nil {
+		return 0, err
+	}
+	c, ok := e.(*Const)
+	if !ok {
+		return 0, pgerr.New(pgerr.FeatureNotSupported, "%s must be a constant", what)
+	}
+	if c.Val.IsNull() {
+		return -1, nil
+	}
+	d, err := types.Cast(c.Val, types.Int8)
+	if err != nil {
+		return 0, err
+	}
+	if d.Int() < 0 {
+		code := "2201W"
+		if what == "OFFSET" {
+			code = "2201X"
+		}
+		return 0, pgerr.New(code, "%s must not be negative", what)
+	}
+	return d.Int(), nil
+}
+
+func buildSelect(ss *pg.SelectStmt, cat Catalog) (Plan, error) {
+	if ss.Op != pg.SetOperation_SETOP_NONE || len(ss.ValuesLists) > 0 || ss.WithClause != nil ||
+		len(ss.GroupClause) > 0 || ss.HavingClause != nil || len(ss.DistinctClause) > 0 ||
+		len(ss.WindowClause) > 0 || len(ss.LockingClause) > 0 || ss.IntoClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "this form of SELECT is not supported yet")
+	}
+	if len(ss.FromClause) > 1 {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "joins are not supported yet")
+	}
+	p := &Select{Limit: -1}
+	s := &scope{}
+	if len(ss.FromClause) == 1 {
+		rv := ss.FromClause[0].GetRangeVar()
+		if rv == nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "this FROM clause is not supported yet")
+		}
+		t, alias, err := tableOf(rv, cat)
+		if err != nil {
+			return nil, err
+		}
+		p.Table, s.table, s.alias = t, t, alias
+	}
+	if ss.WhereClause != nil {
+		f, err := s.buildExpr(ss.WhereClause)
+		if err != nil {
+			return nil, err
+		}
+		if p.Filter, err = coerceBool(f, -1); err != nil {
+			return nil, err
+		}
+	}
+	nAgg := 0
+	for _, tn := range ss.TargetList {
+		rt := tn.GetResTarget()
+		if cr := rt.Val.GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+			if p.Table == nil {
+				return nil, errAt(pgerr.SyntaxError, cr.Location, "SELECT * with no tables specified is not valid")
+			}
+			for i, c := range p.Table.Columns {
+				if !c.Hidden {
+					p.Outputs = append(p.Outputs, Output{Name: c.Name, E: &ColRef{Ord: i, Name: c.Name, T: c.Type}})
+				}
+			}
+			continue
+		}
+		if fc := rt.Val.GetFuncCall(); fc != nil && funcName(fc) == "count" {
+			if !fc.AggStar || len(fc.Args) > 0 || fc.AggDistinct || fc.Over != nil {
+				return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "only count(*) is supported yet")
+			}
+			name := rt.Name
+			if name == "" {
+				name = "count"
+			}
+			nAgg++
+			p.Outputs = append(p.Outputs, Output{Name: name, E: &ColRef{Ord: 0, Name: "count", T: types.Int8}})
+			continue
+		}
+		e, err := s.buildExpr(rt.Val)
+		if err != nil {
+			return nil, err
+		}
+		if e.Type().Family == types.UnknownFamily {
+			if e, err = castTo(e, types.Text); err != nil {
+				return nil, err
+			}
+		}
+		p.Outputs = append(p.Outputs, Output{Name: outputName(rt), E: e})
+	}
+	if nAgg > 0 {
+		if nAgg != len(p.Outputs) {
+			return nil, pgerr.New(pgerr.GroupingError, "column must appear in the GROUP BY clause or be used in an aggregate function")
+		}
+		p.Count = true
+	}
+	for _, sn := range ss.SortClause {
+		sb := sn.GetSortBy()
+		o := Order{Desc: sb.SortbyDir == pg.SortByDir_SORTBY_DESC}
+		o.NullsFirst = o.Desc
+		switch sb.SortbyNulls {
+		case pg.SortByNulls_SORTBY_NULLS_FIRST:
+			o.NullsFirst = true
+		case pg.SortByNulls_SORTBY_NULLS_LAST:
+			o.NullsFirst = false
+		}
+		e, err := orderExpr(sb.Node, p, s)
+		if err != nil {
+			return nil, err
+		}
+		o.E = e
+		p.OrderBy = append(p.OrderBy, o)
+	}
+	var err error
+	if ss.LimitCount != nil {
+		if p.Limit, err = constInt(ss.LimitCount, "LIMIT"); err != nil {
+			return nil, err
+		}
+	}
+	if ss.LimitOffset != nil {
+		if p.Offset, err = constInt(ss.LimitOffset, "OFFSET"); err != nil {
+			return nil, err
+		}
+		if p.Offset < 0 {
+			p.Offset = 0
+		}
+	}
+	if p.Table != nil {
+		p.Access = access(p.Table, p.Filter)
+		p.KeysOnly = p.Count && p.Filter == nil
+	}
+	return p, nil
+}
+
+func outputName(rt *pg.ResTarget) string {
+	if rt.Name != "" {
+		return rt.Name
+	}
+	switch {
+	case rt.Val.GetColumnRef() != nil:
+		f := rt.Val.GetColumnRef().Fields
+		return f[len(f)-1].GetString_().GetSval()
+	case rt.Val.GetTypeCast() != nil:
+		tc := rt.Val.GetTypeCast()
+		if tc.Arg.GetColumnRef() != nil {
+			return outputName(&pg.ResTarget{Val: tc.Arg})
+		}
+		names := tc.TypeName.Names
+		return names[len(names)-1].GetString_().GetSval()
+	case rt.Val.GetFuncCall() != nil:
+		return funcName(rt.Val.GetFuncCall())
+	}
+	return "?column?"
+}
+
+// orderExpr resolves an ORDER BY term: an output ordinal, an output name,
+// or an expression over the input row.
+func orderExpr(n *pg.Node, p *Select, s *scope) (Expr, error) {
+	if c := n.GetAConst(); c != nil && c.GetIval() != nil {
+		i := int(c.GetIval().Ival)
+		if i < 1 || i > len(p.Outputs) {
+			return nil, errAt(pgerr.InvalidColumnRef, c.Location, "ORDER BY position %d is not in select list", i)
+		}
+		return p.Outputs[i-1].E, nil
+	}
+	if cr := n.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
+		name := cr.Fields[0].GetString_().GetSval()
+		for _, o := range p.Outputs {
+			if o.Name == name {
+				if _, isCol := o.E.(*ColRef); !isCol || p.Table == nil || p.Table.ColumnIndex(name) < 0 || p.Count {
+					return o.E, nil
+				}
+			}
+		}
+	}
+	if p.Count {
+		return nil, pgerr.New(pgerr.GroupingError, "ORDER BY expression must appear in the GROUP BY clause or be used in an aggregate function")
+	}
+	return s.buildExpr(n)
+}
+
+func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
+	if len(us.FromClause) > 0 || len(us.ReturningList) > 0 || us.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "UPDATE with FROM, RETURNING or WITH is not supported yet")
+	}
+	t, alias, err := tableOf(us.Relation, cat)
+	if err != nil {
+		return nil, err
+	}
+	s := &scope{table: t, alias: alias}
+	p := &Update{Table: t}
+	for _, tn := range us.TargetList {
+		rt := tn.GetResTarget()
+		i := t.ColumnIndex(rt.Name)
+		if i < 0 || t.Columns[i].Hidden {
+			return nil, errAt(pgerr.UndefinedColumn, rt.Location, "column %q of relation %q does not exist", rt.Name, t.Name)
+		}
+		var e Expr
+		if rt.Val.GetSetToDefault() != nil {
+			e, err = DefaultExpr(t, t.Columns[i])
+		} else {
+			e, err = s.buildExpr(rt.Val)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e, err = assignCast(e, t.Columns[i]); err != nil {
+			return nil, err
+		}
+		p.Sets = append(p.Sets, SetCol{Ord: i, E: e})
+	}
+	if us.WhereClause != nil {
+		f, err := s.buildExpr(us.WhereClause)
+		if err != nil {
+			return nil, err
+		}
+		if p.Filter, err = coerceBool(f, -1); err != nil {
+			return nil, err
+		}
+	}
+	p.Access = access(t, p.Filter)
+	return p, nil
+}
+
+func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
+	if len(ds.UsingClause) > 0 || len(ds.ReturningList) > 0 || ds.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "DELETE with USING, RETURNING or WITH is not supported yet")
+	}
+	t, alias, err := tableOf(ds.Relation, cat)
+	if err != nil {
+		return nil, err
+	}
+	s := &scope{table: t, alias: alias}
+	p := &Delete{Table: t}
+	if ds.WhereClause != nil {
+		f, err := s.buildExpr(ds.WhereClause)
+		if err != nil {
+			return nil, err
+		}
+		if p.Filter, err = coerceBool(f, -1); err != nil {
+			return nil, err
+		}
+	}
+	p.Access = access(t, p.Filter)
+	return p, nil
+}
+
+// deparseExpr returns the SQL text of an expression.
+func deparseExpr(n *pg.Node) (string, error) {
+	sel := &pg.SelectStmt{TargetList: []*pg.Node{pg.MakeResTargetNodeWithVal(n, 0)}}
+	tree := &pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}}
+	s, err := pg.Deparse(tree)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(s, "SELECT "), nil
+}

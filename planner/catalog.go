@@ -1,0 +1,68 @@
+package planner
+
+import (
+	"strings"
+
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+)
+
+// Column is one column of a table.
+type Column struct {
+	ID       uint32
+	Name     string
+	Type     types.T
+	Nullable bool
+	Hidden   bool
+	// Default is the SQL text of the DEFAULT expression, "" for none.
+	Default string
+	// RowID marks the implicit unique row id of a table without a primary key.
+	RowID bool
+}
+
+// Table is a table as the planner sees it.
+type Table struct {
+	ID      uint32
+	Name    string
+	Version uint64
+	Columns []Column
+	// PK holds the ordinals (into Columns) of the primary key, in key order.
+	PK     []int
+	PKDesc []bool
+}
+
+// ColumnIndex returns the ordinal of the named column, or -1.
+func (t *Table) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// PKName is the name of the primary-key constraint, as PostgreSQL names it.
+func (t *Table) PKName() string { return t.Name + "_pkey" }
+
+// PKTypes returns the types of the primary-key columns.
+func (t *Table) PKTypes() []types.T {
+	out := make([]types.T, len(t.PK))
+	for i, o := range t.PK {
+		out[i] = t.Columns[o].Type
+	}
+	return out
+}
+
+// Catalog looks tables up by name.
+type Catalog interface {
+	// Table returns the table, or an error with SQLSTATE 42P01.
+	Table(name string) (*Table, error)
+}
+
+// UndefinedTable is the error for a missing table.
+func UndefinedTable(name string) error {
+	return pgerr.New(pgerr.UndefinedTable, "relation %q does not exist", name)
+}
+
+// normalizeName folds an identifier as PostgreSQL has already done in the parser.
+func normalizeName(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,106 @@
+package planner
+
+import "github.com/shardsql/shardsql/internal/types"
+
+// Plan is a planned statement.
+type Plan interface{ plan() }
+
+// Span is a key span [Start, End).
+type Span struct{ Start, End []byte }
+
+// Access says which keys of a table a statement reads.
+type Access struct {
+	// Point, when set, is the one row key to read (primary-key equality).
+	Point []byte
+	// Spans are read when Point is nil: a primary-key range, or the whole table.
+	Spans []Span
+	// Full is true when Spans cover the whole table.
+	Full bool
+}
+
+// Output is one result column.
+type Output struct {
+	Name string
+	E    Expr
+}
+
+// Order is one ORDER BY term.
+type Order struct {
+	E          Expr
+	Desc       bool
+	NullsFirst bool
+}
+
+// CreateTable creates a table (ID and Version are assigned by the catalog).
+type CreateTable struct {
+	Table       *Table
+	IfNotExists bool
+}
+
+// DropTable drops tables.
+type DropTable struct {
+	Names    []string
+	IfExists bool
+}
+
+// Insert writes rows; each row has one expression per table column.
+type Insert struct {
+	Table *Table
+	Rows  [][]Expr
+}
+
+// Select reads one table (or none) and computes outputs.
+type Select struct {
+	Table  *Table // nil: SELECT without FROM
+	Access Access
+	Filter Expr
+	// Count is SELECT count(*): Outputs are all count(*).
+	Count    bool
+	Outputs  []Output
+	OrderBy  []Order
+	Limit    int64 // -1: none
+	Offset   int64
+	KeysOnly bool
+}
+
+// SetCol assigns E to column Ord.
+type SetCol struct {
+	Ord int
+	E   Expr
+}
+
+// Update changes the rows matching Filter.
+type Update struct {
+	Table  *Table
+	Access Access
+	Filter Expr
+	Sets   []SetCol
+}
+
+// Delete removes the rows matching Filter.
+type Delete struct {
+	Table  *Table
+	Access Access
+	Filter Expr
+}
+
+// Split splits the table's ranges at the given primary-key prefixes.
+type Split struct {
+	Table  *Table
+	Keys   [][]byte
+	Values [][]types.Datum
+}
+
+// ShowRanges lists the ranges of a table.
+type ShowRanges struct {
+	Table *Table
+}
+
+func (*CreateTable) plan() {}
+func (*DropTable) plan()   {}
+func (*Insert) plan()      {}
+func (*Select) plan()      {}
+func (*Update) plan()      {}
+func (*Delete) plan()      {}
+func (*Split) plan()       {}
+func (*ShowRanges) plan()  {}

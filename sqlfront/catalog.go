@@ -1,0 +1,153 @@
+package sqlfront
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shardsql/shardsql/api"
+	"github.com/shardsql/shardsql/internal/types"
+	"github.com/shardsql/shardsql/planner"
+)
+
+// catalogCache holds the latest catalog, fed by the metadata service's watch.
+type catalogCache struct {
+	meta   api.MetaClient
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	version uint64
+	byName  map[string]*planner.Table
+	byID    map[uint32]*planner.Table
+}
+
+func newCatalogCache(meta api.MetaClient, logger *slog.Logger) *catalogCache {
+	return &catalogCache{meta: meta, logger: logger, byName: map[string]*planner.Table{}, byID: map[uint32]*planner.Table{}}
+}
+
+// watch keeps the cache current until ctx ends.
+func (c *catalogCache) watch(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		stream, err := c.meta.WatchCatalog(ctx, &api.WatchCatalogRequest{})
+		if err == nil {
+			for {
+				cat, err := stream.Recv()
+				if err != nil {
+					break
+				}
+				c.install(cat)
+				backoff = 50 * time.Millisecond
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 2*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// refresh reads the whole catalog now.
+func (c *catalogCache) refresh(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cat, err := c.meta.GetCatalog(ctx, &api.GetCatalogRequest{})
+	if err != nil {
+		return err
+	}
+	c.install(cat)
+	return nil
+}
+
+func (c *catalogCache) install(cat *api.Catalog) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cat.Version < c.version {
+		return
+	}
+	c.version = cat.Version
+	c.byName = map[string]*planner.Table{}
+	c.byID = map[uint32]*planner.Table{}
+	for _, td := range cat.Tables {
+		t, err := tableFromDesc(td)
+		if err != nil {
+			c.logger.Error("bad table descriptor in catalog", "table", td.Name, "err", err)
+			continue
+		}
+		c.byName[t.Name] = t
+		c.byID[t.ID] = t
+	}
+}
+
+func (c *catalogCache) lookup(name string) *planner.Table {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.byName[name]
+}
+
+func (c *catalogCache) lookupID(id uint32) *planner.Table {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.byID[id]
+}
+
+// sessionCatalog is the planner's view of the catalog for one statement: a
+// miss in the cache reads the catalog again before it reports 42P01, so a
+// table created through another frontend is seen at once.
+type sessionCatalog struct {
+	ctx   context.Context
+	cache *catalogCache
+}
+
+func (s sessionCatalog) Table(name string) (*planner.Table, error) {
+	if t := s.cache.lookup(name); t != nil {
+		return t, nil
+	}
+	if err := s.cache.refresh(s.ctx); err == nil {
+		if t := s.cache.lookup(name); t != nil {
+			return t, nil
+		}
+	}
+	return nil, planner.UndefinedTable(name)
+}
+
+func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
+	t := &planner.Table{ID: td.Id, Name: td.Name, Version: td.Version}
+	ord := map[uint32]int{}
+	for i, cd := range td.Columns {
+		typ, err := types.Parse(cd.Type)
+		if err != nil {
+			return nil, err
+		}
+		t.Columns = append(t.Columns, planner.Column{
+			ID: cd.Id, Name: cd.Name, Type: typ, Nullable: cd.Nullable, Hidden: cd.Hidden,
+			Default: cd.DefaultExpr, RowID: cd.Hidden && cd.Name == "rowid",
+		})
+		ord[cd.Id] = i
+	}
+	for i, id := range td.PrimaryKey {
+		t.PK = append(t.PK, ord[id])
+		desc := i < len(td.PrimaryKeyDesc) && td.PrimaryKeyDesc[i]
+		t.PKDesc = append(t.PKDesc, desc)
+	}
+	return t, nil
+}
+
+func descFromTable(t *planner.Table) *api.TableDescriptor {
+	td := &api.TableDescriptor{Name: t.Name, NextColumnId: uint32(len(t.Columns) + 1)}
+	for _, c := range t.Columns {
+		td.Columns = append(td.Columns, &api.ColumnDescriptor{
+			Id: c.ID, Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, Hidden: c.Hidden, DefaultExpr: c.Default,
+		})
+	}
+	for i, o := range t.PK {
+		td.PrimaryKey = append(td.PrimaryKey, t.Columns[o].ID)
+		td.PrimaryKeyDesc = append(td.PrimaryKeyDesc, t.PKDesc[i])
+	}
+	return td
+}

@@ -1,0 +1,228 @@
+package sqlfront
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/shardsql/shardsql/api"
+	"github.com/shardsql/shardsql/txn"
+)
+
+// MaxMessageSize bounds one protocol message from a client.
+const MaxMessageSize = 64 << 20
+
+// Config configures a SQL frontend.
+type Config struct {
+	Meta   api.MetaClient
+	Logger *slog.Logger
+}
+
+// Server accepts PostgreSQL connections and serves them.
+type Server struct {
+	meta    api.MetaClient
+	logger  *slog.Logger
+	client  *txn.Client
+	catalog *catalogCache
+	rowIDs  *rowIDAllocator
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nextID atomic.Uint32
+
+	mu    sync.Mutex
+	lis   []net.Listener
+	conns map[net.Conn]struct{}
+}
+
+// New returns a frontend using the metadata service cfg.Meta.
+func New(cfg Config) *Server {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	client := txn.NewClient(cfg.Meta, logger)
+	s := &Server{
+		meta:    cfg.Meta,
+		logger:  logger,
+		client:  client,
+		catalog: newCatalogCache(cfg.Meta, logger),
+		rowIDs:  &rowIDAllocator{oracle: client.Oracle()},
+		ctx:     ctx,
+		cancel:  cancel,
+		conns:   map[net.Conn]struct{}{},
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.catalog.watch(ctx) }()
+	return s
+}
+
+// Serve accepts connections on lis until Close.
+func (s *Server) Serve(lis net.Listener) error {
+	s.mu.Lock()
+	s.lis = append(s.lis, lis)
+	s.mu.Unlock()
+	for {
+		conn, err := lis.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		s.conns[conn] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, conn)
+				s.mu.Unlock()
+				conn.Close()
+			}()
+			s.serveConn(conn)
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for them.
+func (s *Server) Close() {
+	s.cancel()
+	s.mu.Lock()
+	for _, l := range s.lis {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.client.Close()
+}
+
+func (s *Server) serveConn(conn net.Conn) {
+	be := pgproto3.NewBackend(conn, conn)
+	be.SetMaxBodyLen(MaxMessageSize)
+	sess, err := s.startup(conn, be)
+	if err != nil {
+		if !errors.Is(err, errClosedByClient) {
+			s.logger.Debug("startup failed", "remote", conn.RemoteAddr(), "err", err)
+		}
+		return
+	}
+	sess.run()
+}
+
+var errClosedByClient = errors.New("connection closed by client")
+
+// startup runs the startup phase: SSL/GSS negotiation (refused for now),
+// the startup message, trust authentication and the parameter statuses.
+func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) {
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	defer conn.SetDeadline(time.Time{})
+	for {
+		msg, err := be.ReceiveStartupMessage()
+		if err != nil {
+			return nil, fmt.Errorf("reading startup message: %w", err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
+			if _, err := conn.Write([]byte{'N'}); err != nil {
+				return nil, err
+			}
+		case *pgproto3.CancelRequest:
+			return nil, errClosedByClient // cancel comes with issue 6
+		case *pgproto3.StartupMessage:
+			if m.ProtocolVersion != pgproto3.ProtocolVersionNumber {
+				fatal(be, "08P01", fmt.Sprintf("unsupported frontend protocol %d.%d", m.ProtocolVersion>>16, m.ProtocolVersion&0xffff))
+				return nil, errors.New("bad protocol version")
+			}
+			user := m.Parameters["user"]
+			if user == "" {
+				fatal(be, "28000", "no PostgreSQL user name specified in startup packet")
+				return nil, errors.New("no user")
+			}
+			db := m.Parameters["database"]
+			if db == "" {
+				db = user
+			}
+			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1)}
+			secret := make([]byte, 4)
+			rand.Read(secret)
+			be.Send(&pgproto3.AuthenticationOk{})
+			params := [][2]string{
+				{"server_version", "15.4"},
+				{"server_encoding", "UTF8"},
+				{"client_encoding", "UTF8"},
+				{"DateStyle", "ISO, MDY"},
+				{"IntervalStyle", "postgres"},
+				{"integer_datetimes", "on"},
+				{"standard_conforming_strings", "on"},
+				{"TimeZone", "UTC"},
+				{"is_superuser", "on"},
+				{"session_authorization", user},
+				{"application_name", m.Parameters["application_name"]},
+			}
+			for _, p := range params {
+				be.Send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
+			}
+			be.Send(&pgproto3.BackendKeyData{ProcessID: sess.pid, SecretKey: secret})
+			be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+			if err := be.Flush(); err != nil {
+				return nil, err
+			}
+			return sess, nil
+		default:
+			return nil, fmt.Errorf("unexpected startup message %T", msg)
+		}
+	}
+}
+
+func fatal(be *pgproto3.Backend, code, msg string) {
+	be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: msg})
+	be.Flush()
+}
+
+// rowIDAllocator hands out unique row ids from blocks of TSO timestamps,
+// which are unique across the cluster.
+type rowIDAllocator struct {
+	oracle *txn.Oracle
+	mu     sync.Mutex
+	next   uint64
+	limit  uint64
+}
+
+const rowIDBlock = 256
+
+// NextRowID implements exec.RowIDs.
+func (a *rowIDAllocator) NextRowID(ctx context.Context) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next == a.limit {
+		first, err := a.oracle.Reserve(ctx, rowIDBlock)
+		if err != nil {
+			return 0, err
+		}
+		a.next, a.limit = first, first+rowIDBlock
+	}
+	id := a.next
+	a.next++
+	return int64(id & (1<<63 - 1)), nil
+}

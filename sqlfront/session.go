@@ -1,0 +1,333 @@
+package sqlfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+
+	"github.com/shardsql/shardsql/api"
+	"github.com/shardsql/shardsql/exec"
+	"github.com/shardsql/shardsql/internal/keys"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/rowenc"
+	"github.com/shardsql/shardsql/internal/types"
+	"github.com/shardsql/shardsql/planner"
+)
+
+// session is one client connection.
+type session struct {
+	srv      *Server
+	conn     net.Conn
+	be       *pgproto3.Backend
+	user     string
+	database string
+	pid      uint32
+}
+
+// maxAutoRetries bounds the transparent retries of an implicit transaction
+// that lost a write conflict.
+const maxAutoRetries = 10
+
+func (s *session) run() {
+	for {
+		msg, err := s.be.Receive()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && s.srv.ctx.Err() == nil {
+				// Malformed, truncated or oversized message: tell the client
+				// if we still can, then close this connection only.
+				fatal(s.be, pgerr.ProtocolViolation, fmt.Sprintf("invalid message: %v", err))
+			}
+			return
+		}
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			s.simpleQuery(m.String)
+		case *pgproto3.Terminate:
+			return
+		case *pgproto3.Sync:
+			s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
+			// The extended protocol comes with issue 6: report it once and
+			// skip to Sync, as the protocol requires after an error.
+			s.sendError(pgerr.New(pgerr.FeatureNotSupported, "the extended query protocol is not supported yet; use the simple protocol"))
+			if !s.skipUntilSync() {
+				return
+			}
+			s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		default:
+			fatal(s.be, pgerr.ProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
+			return
+		}
+		if err := s.be.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+func (s *session) skipUntilSync() bool {
+	for {
+		msg, err := s.be.Receive()
+		if err != nil {
+			return false
+		}
+		switch msg.(type) {
+		case *pgproto3.Sync:
+			return true
+		case *pgproto3.Terminate:
+			return false
+		}
+	}
+}
+
+// simpleQuery runs every statement of a Query message, stopping at the first error.
+func (s *session) simpleQuery(sql string) {
+	defer s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	ctx := s.srv.ctx
+	cat := sessionCatalog{ctx: ctx, cache: s.srv.catalog}
+	if p, ok, err := planner.BuildCustom(sql, cat); ok {
+		if err != nil {
+			s.sendError(err)
+			return
+		}
+		if err := s.execPlan(ctx, p); err != nil {
+			s.sendError(err)
+		}
+		return
+	}
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		s.sendError(parseError(err))
+		return
+	}
+	if len(tree.Stmts) == 0 {
+		s.be.Send(&pgproto3.EmptyQueryResponse{})
+		return
+	}
+	for _, raw := range tree.Stmts {
+		if err := s.execStmt(ctx, raw.Stmt, cat); err != nil {
+			s.sendError(err)
+			return
+		}
+	}
+}
+
+func parseError(err error) error {
+	var pe *pgparser.Error
+	if errors.As(err, &pe) {
+		e := pgerr.New(pgerr.SyntaxError, "%s", pe.Message)
+		e.Position = pe.Cursorpos
+		return e
+	}
+	return pgerr.Wrap(err, pgerr.SyntaxError, "syntax error")
+}
+
+func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalog) error {
+	switch {
+	case stmt.GetVariableSetStmt() != nil:
+		s.complete("SET")
+		return nil
+	case stmt.GetVariableShowStmt() != nil:
+		return s.show(stmt.GetVariableShowStmt().Name)
+	case stmt.GetTransactionStmt() != nil:
+		return pgerr.New(pgerr.FeatureNotSupported, "explicit transactions are not supported yet: every statement commits on its own")
+	}
+	p, err := planner.Build(stmt, cat)
+	if err != nil {
+		return err
+	}
+	return s.execPlan(ctx, p)
+}
+
+func (s *session) complete(tag string) {
+	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+}
+
+func (s *session) show(name string) error {
+	vals := map[string]string{
+		"server_version": "15.4", "server_version_num": "150004", "client_encoding": "UTF8",
+		"datestyle": "ISO, MDY", "timezone": "UTC", "standard_conforming_strings": "on",
+		"transaction_isolation": "read committed", "integer_datetimes": "on",
+		"default_transaction_isolation": "read committed", "search_path": `"$user", public`,
+	}
+	v, ok := vals[strings.ToLower(name)]
+	if !ok {
+		return pgerr.New(pgerr.UndefinedObject, "unrecognized configuration parameter %q", name)
+	}
+	s.sendRows([]exec.Column{{Name: strings.ToLower(name), Type: types.Text}}, [][]types.Datum{{types.NewString(v)}})
+	s.complete("SHOW")
+	return nil
+}
+
+func (s *session) sendRowDescription(cols []exec.Column) {
+	fields := make([]pgproto3.FieldDescription, len(cols))
+	for i, c := range cols {
+		fields[i] = pgproto3.FieldDescription{
+			Name:         []byte(c.Name),
+			DataTypeOID:  c.Type.OID(),
+			DataTypeSize: c.Type.Size(),
+			TypeModifier: c.Type.Modifier(),
+		}
+	}
+	s.be.Send(&pgproto3.RowDescription{Fields: fields})
+}
+
+func (s *session) sendDataRow(row []types.Datum) {
+	vals := make([][]byte, len(row))
+	for i, d := range row {
+		if !d.IsNull() {
+			vals[i] = []byte(d.Text())
+		}
+	}
+	s.be.Send(&pgproto3.DataRow{Values: vals})
+}
+
+func (s *session) sendRows(cols []exec.Column, rows [][]types.Datum) {
+	s.sendRowDescription(cols)
+	for _, r := range rows {
+		s.sendDataRow(r)
+	}
+}
+
+func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
+	switch p := p.(type) {
+	case *planner.CreateTable:
+		resp, err := s.srv.meta.CreateTable(ctx, &api.CreateTableRequest{Table: descFromTable(p.Table), IfNotExists: p.IfNotExists})
+		if err != nil {
+			return metaError(err, p.Table.Name)
+		}
+		if resp.Existed {
+			s.notice(fmt.Sprintf("relation %q already exists, skipping", p.Table.Name))
+		}
+		s.srv.catalog.refresh(ctx)
+		s.complete("CREATE TABLE")
+		return nil
+	case *planner.DropTable:
+		for _, name := range p.Names {
+			resp, err := s.srv.meta.DropTable(ctx, &api.DropTableRequest{Name: name, IfExists: p.IfExists})
+			if err != nil {
+				return metaError(err, name)
+			}
+			if !resp.Dropped {
+				s.notice(fmt.Sprintf("table %q does not exist, skipping", name))
+			}
+		}
+		s.srv.catalog.refresh(ctx)
+		s.complete("DROP TABLE")
+		return nil
+	case *planner.Split:
+		return s.split(ctx, p)
+	case *planner.ShowRanges:
+		return s.showRanges(ctx, p)
+	case *planner.Select:
+		return s.runSelect(ctx, p)
+	}
+	return s.runWrite(ctx, p)
+}
+
+func (s *session) notice(msg string) {
+	s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: msg})
+}
+
+func (s *session) runSelect(ctx context.Context, p *planner.Select) error {
+	cols := exec.Columns(p)
+	t, err := s.srv.client.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	s.sendRowDescription(cols)
+	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, func(row []types.Datum) error {
+		s.sendDataRow(row)
+		return nil
+	})
+	t.Rollback()
+	if err != nil {
+		return err
+	}
+	s.complete(tag)
+	return nil
+}
+
+// runWrite runs a DML statement as its own transaction, retrying it
+// transparently when it loses a write conflict (nothing was sent yet).
+func (s *session) runWrite(ctx context.Context, p planner.Plan) error {
+	var err error
+	for attempt := 0; attempt < maxAutoRetries; attempt++ {
+		var tag string
+		tag, err = s.tryWrite(ctx, p)
+		if err == nil {
+			s.complete(tag)
+			return nil
+		}
+		if pgerr.Code(err) != pgerr.SerializationFailure {
+			break
+		}
+	}
+	return s.describeError(err)
+}
+
+func (s *session) tryWrite(ctx context.Context, p planner.Plan) (string, error) {
+	t, err := s.srv.client.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, nil)
+	if err != nil {
+		t.Rollback()
+		return "", err
+	}
+	return tag, t.Commit(ctx)
+}
+
+// describeError turns low-level errors into what a PostgreSQL client expects.
+func (s *session) describeError(err error) error {
+	var ke interface{ ExistingKey() []byte }
+	if errors.As(err, &ke) {
+		return s.uniqueViolation(ke.ExistingKey())
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return pgerr.Wrap(err, pgerr.QueryCanceled, "canceling statement")
+	}
+	return err
+}
+
+func (s *session) uniqueViolation(key []byte) error {
+	e := pgerr.New(pgerr.UniqueViolation, "duplicate key value violates unique constraint")
+	id, _, ok := keys.DecodeTablePrefix(key)
+	if !ok {
+		return e
+	}
+	t := s.srv.catalog.lookupID(id)
+	if t == nil {
+		return e
+	}
+	e.Message = fmt.Sprintf("duplicate key value violates unique constraint %q", t.PKName())
+	pk, err := rowenc.DecodeRowKey(key, t.ID, t.PKTypes(), t.PKDesc)
+	if err != nil {
+		return e
+	}
+	names := make([]string, len(pk))
+	vals := make([]string, len(pk))
+	for i, o := range t.PK {
+		names[i] = t.Columns[o].Name
+		vals[i] = pk[i].Text()
+	}
+	return e.WithDetail("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", "))
+}
+
+func (s *session) sendError(err error) {
+	e := pgerr.From(s.describeError(err))
+	if e.Code == pgerr.Internal {
+		s.srv.logger.Error("internal error", "err", err)
+	}
+	s.be.Send(&pgproto3.ErrorResponse{
+		Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: e.Code,
+		Message: e.Message, Detail: e.Detail, Hint: e.Hint, Position: int32(e.Position),
+	})
+}

@@ -1,0 +1,491 @@
+package txn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	"github.com/shardsql/shardsql/api"
+	"github.com/shardsql/shardsql/internal/pgerr"
+)
+
+// KeyExistsError reports an INSERT of a key that already holds a live row.
+type KeyExistsError struct {
+	Key []byte
+}
+
+func (e *KeyExistsError) Error() string { return fmt.Sprintf("key %q already exists", e.Key) }
+
+// ExistingKey returns the key that already exists.
+func (e *KeyExistsError) ExistingKey() []byte { return e.Key }
+
+// errConflict is the first-committer-wins failure of snapshot isolation.
+func errConflict(detail string) error {
+	return pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update").WithDetail("%s", detail)
+}
+
+// Txn is one Percolator transaction: reads at StartTS, writes buffered
+// until Commit.
+type Txn struct {
+	c       *Client
+	StartTS uint64
+	writes  *btree.BTreeG[*api.Mutation]
+	done    bool
+}
+
+func mutLess(a, b *api.Mutation) bool { return bytes.Compare(a.Key, b.Key) < 0 }
+
+// Begin starts a transaction reading at a fresh timestamp.
+func (c *Client) Begin(ctx context.Context) (*Txn, error) {
+	ts, err := c.oracle.Now(ctx)
+	if err != nil {
+		return nil, pgerr.Wrap(err, pgerr.SystemError, "starting transaction")
+	}
+	return &Txn{c: c, StartTS: ts, writes: btree.NewG(16, mutLess)}, nil
+}
+
+// Client returns the client the transaction runs on.
+func (t *Txn) Client() *Client { return t.c }
+
+// Put buffers a write of key.
+func (t *Txn) Put(key, value []byte) {
+	op := api.Mutation_PUT
+	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok && prev.Op == api.Mutation_INSERT {
+		op = api.Mutation_INSERT
+	}
+	t.writes.ReplaceOrInsert(&api.Mutation{Op: op, Key: key, Value: value})
+}
+
+// Insert buffers a write of key that must not hold a live row; it fails at
+// once when this transaction already wrote a live row there, and at commit
+// when another did.
+func (t *Txn) Insert(key, value []byte) error {
+	op := api.Mutation_INSERT
+	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok {
+		if prev.Op != api.Mutation_DELETE {
+			return &KeyExistsError{Key: key}
+		}
+		op = api.Mutation_PUT
+	}
+	t.writes.ReplaceOrInsert(&api.Mutation{Op: op, Key: key, Value: value})
+	return nil
+}
+
+// Delete buffers a deletion of key.
+func (t *Txn) Delete(key []byte) {
+	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok && prev.Op == api.Mutation_INSERT {
+		t.writes.Delete(prev)
+		return
+	}
+	t.writes.ReplaceOrInsert(&api.Mutation{Op: api.Mutation_DELETE, Key: key})
+}
+
+// Get reads key at the transaction's snapshot, seeing its own writes.
+func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
+	if m, ok := t.writes.Get(&api.Mutation{Key: key}); ok {
+		if m.Op == api.Mutation_DELETE {
+			return nil, false, nil
+		}
+		return m.Value, true, nil
+	}
+	lw := lockWaiter{}
+	for {
+		var resp *api.GetResponse
+		err := t.c.withRange(ctx, key, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, _ *api.RangeDescriptor) (*api.RangeError, error) {
+			var err error
+			resp, err = sc.Get(ctx, &api.GetRequest{Ctx: rc, Key: key, Ts: t.StartTS})
+			if err != nil {
+				return nil, err
+			}
+			return resp.RangeError, nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if resp.Error != nil {
+			if resp.Error.Locked != nil {
+				if err := t.c.resolveLock(ctx, resp.Error.Locked, &lw); err != nil {
+					return nil, false, err
+				}
+				continue
+			}
+			return nil, false, keyError(resp.Error)
+		}
+		return resp.Value, resp.Found, nil
+	}
+}
+
+// keyError turns a shard's KeyError into an error for the caller.
+func keyError(e *api.KeyError) error {
+	switch {
+	case e.Conflict != nil:
+		return errConflict(fmt.Sprintf("key %q was written at %d after this transaction's snapshot %d", e.Conflict.Key, e.Conflict.ConflictCommitTs, e.Conflict.StartTs))
+	case e.AlreadyExists != nil:
+		return &KeyExistsError{Key: e.AlreadyExists}
+	case e.Aborted != "":
+		return pgerr.New(pgerr.SerializationFailure, "could not serialize access: transaction was aborted: %s", e.Aborted)
+	case e.Locked != nil:
+		return pgerr.New(pgerr.LockNotAvailable, "key %q is locked", e.Locked.Key)
+	}
+	return pgerr.New(pgerr.Internal, "shard error: %s", e.Message)
+}
+
+// maxParallelScans bounds the ranges one scan reads at once.
+const maxParallelScans = 16
+
+type scanBatch struct {
+	pairs []*api.KeyValue
+	err   error
+}
+
+// Scan calls fn for every live key in [start, end) in key order at the
+// transaction's snapshot, merged with its own writes. Ranges are read in
+// parallel; an empty end means the end of the keyspace.
+func (t *Txn) Scan(ctx context.Context, start, end []byte, keysOnly bool, fn func(key, value []byte) error) error {
+	ranges, err := t.c.RangesFor(ctx, start, end)
+	if err != nil {
+		return pgerr.Wrap(err, pgerr.SystemError, "routing scan")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]chan scanBatch, len(ranges))
+	for i := range parts {
+		parts[i] = make(chan scanBatch, 4)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	sem := make(chan struct{}, maxParallelScans)
+	wg.Add(1)
+	go func() { // launches the parts in order so the earliest always runs
+		defer wg.Done()
+		for i, r := range ranges {
+			s, e := clampSpan(start, end, r)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				for _, ch := range parts[i:] {
+					close(ch)
+				}
+				return
+			}
+			wg.Add(1)
+			go func(ch chan scanBatch) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				defer close(ch)
+				t.scanSpan(ctx, s, e, keysOnly, ch)
+			}(parts[i])
+		}
+	}()
+
+	// The buffered writes inside the span, merged in key order.
+	var own []*api.Mutation
+	t.writes.AscendGreaterOrEqual(&api.Mutation{Key: start}, func(m *api.Mutation) bool {
+		if len(end) != 0 && bytes.Compare(m.Key, end) >= 0 {
+			return false
+		}
+		own = append(own, m)
+		return true
+	})
+	emitOwn := func(upto []byte) error {
+		for len(own) > 0 && (upto == nil || bytes.Compare(own[0].Key, upto) < 0) {
+			m := own[0]
+			own = own[1:]
+			if m.Op != api.Mutation_DELETE {
+				if err := fn(m.Key, m.Value); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, ch := range parts {
+		for b := range ch {
+			if b.err != nil {
+				return b.err
+			}
+			for _, kv := range b.pairs {
+				if err := emitOwn(kv.Key); err != nil {
+					return err
+				}
+				if len(own) > 0 && bytes.Equal(own[0].Key, kv.Key) {
+					continue // our own write replaces it; emitted below
+				}
+				if err := fn(kv.Key, kv.Value); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return emitOwn(nil)
+}
+
+func clampSpan(start, end []byte, r *api.RangeDescriptor) (s, e []byte) {
+	s, e = start, end
+	if bytes.Compare(r.StartKey, s) > 0 {
+		s = r.StartKey
+	}
+	if len(r.EndKey) != 0 && (len(e) == 0 || bytes.Compare(r.EndKey, e) < 0) {
+		e = r.EndKey
+	}
+	return s, e
+}
+
+// scanSpan reads [s, e) batch by batch, following splits and resolving locks.
+func (t *Txn) scanSpan(ctx context.Context, s, e []byte, keysOnly bool, out chan<- scanBatch) {
+	send := func(b scanBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	cur := s
+	lw := lockWaiter{}
+	for {
+		var resp *api.ScanResponse
+		var next []byte
+		err := t.c.withRange(ctx, cur, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, d *api.RangeDescriptor) (*api.RangeError, error) {
+			reqEnd := e
+			next = nil
+			if len(d.EndKey) != 0 && (len(e) == 0 || bytes.Compare(d.EndKey, e) < 0) {
+				reqEnd, next = d.EndKey, d.EndKey
+			}
+			var err error
+			resp, err = sc.Scan(ctx, &api.ScanRequest{Ctx: rc, StartKey: cur, EndKey: reqEnd, Ts: t.StartTS, Limit: 1024, KeysOnly: keysOnly})
+			if err != nil {
+				return nil, err
+			}
+			return resp.RangeError, nil
+		})
+		if err != nil {
+			send(scanBatch{err: err})
+			return
+		}
+		if resp.Error != nil {
+			if resp.Error.Locked != nil {
+				if err := t.c.resolveLock(ctx, resp.Error.Locked, &lw); err != nil {
+					send(scanBatch{err: err})
+					return
+				}
+				continue
+			}
+			send(scanBatch{err: keyError(resp.Error)})
+			return
+		}
+		if len(resp.Pairs) > 0 && !send(scanBatch{pairs: resp.Pairs}) {
+			return
+		}
+		switch {
+		case len(resp.ResumeKey) != 0:
+			cur = resp.ResumeKey
+		case next != nil:
+			cur = next
+		default:
+			return
+		}
+	}
+}
+
+// Mutations returns the buffered writes in key order.
+func (t *Txn) mutations() []*api.Mutation {
+	out := make([]*api.Mutation, 0, t.writes.Len())
+	t.writes.Ascend(func(m *api.Mutation) bool {
+		out = append(out, m)
+		return true
+	})
+	return out
+}
+
+// Rollback abandons the transaction. Nothing was written before Commit, so
+// there is nothing to clean up.
+func (t *Txn) Rollback() {
+	t.done = true
+	t.writes.Clear(false)
+}
+
+// Commit writes the buffered mutations atomically: one round (1PC) when they
+// all fall in one range, else Percolator two-phase commit.
+func (t *Txn) Commit(ctx context.Context) error {
+	if t.done {
+		return errors.New("transaction already finished")
+	}
+	t.done = true
+	muts := t.mutations()
+	if len(muts) == 0 {
+		return nil
+	}
+	keys := make([][]byte, len(muts))
+	for i, m := range muts {
+		keys[i] = m.Key
+	}
+	groups, err := t.c.group(ctx, keys, seq(len(keys)))
+	if err != nil {
+		return pgerr.Wrap(err, pgerr.SystemError, "routing commit")
+	}
+	if len(groups) == 1 {
+		err := t.onePC(ctx, muts)
+		if !errors.Is(err, errRegroup) {
+			return err
+		}
+	}
+	return t.twoPC(ctx, muts, keys)
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func (t *Txn) onePC(ctx context.Context, muts []*api.Mutation) error {
+	lw := lockWaiter{}
+	for {
+		var resp *api.OnePCResponse
+		err := t.c.withRange(ctx, muts[0].Key, false, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, d *api.RangeDescriptor) (*api.RangeError, error) {
+			if !contains(d, muts[len(muts)-1].Key) {
+				return nil, errRegroup
+			}
+			var err error
+			resp, err = sc.OnePC(ctx, &api.OnePCRequest{Ctx: rc, Mutations: muts, StartTs: t.StartTS})
+			if err != nil {
+				return nil, err
+			}
+			return resp.RangeError, nil
+		})
+		if err != nil {
+			if errors.Is(err, errRegroup) {
+				return errRegroup
+			}
+			return commitRPCError(err)
+		}
+		lock, kerr := firstKeyError(resp.Errors)
+		if lock != nil {
+			if err := t.c.resolveLock(ctx, lock, &lw); err != nil {
+				return err
+			}
+			continue
+		}
+		return kerr
+	}
+}
+
+// firstKeyError returns a lock to resolve, or the first other key error.
+func firstKeyError(errs []*api.KeyError) (*api.LockInfo, error) {
+	var other error
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if e.Locked != nil {
+			return e.Locked, nil
+		}
+		if other == nil {
+			other = keyError(e)
+		}
+	}
+	return nil, other
+}
+
+func commitRPCError(err error) error {
+	if errors.Is(err, errAmbiguous) {
+		return pgerr.Wrap(err, "08007", "transaction resolution unknown")
+	}
+	var pe *pgerr.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return pgerr.Wrap(err, pgerr.QueryCanceled, "canceling statement")
+	}
+	return pgerr.Wrap(err, pgerr.SystemError, "commit failed")
+}
+
+func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) error {
+	primary := keys[0]
+	ttl := uint64(t.c.LockTTL / time.Millisecond)
+	// Phase one: prewrite every key, batched per range, in parallel.
+	var mu sync.Mutex
+	var firstErr error
+	err := t.c.runBatches(ctx, keys, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, idx []int) (*api.RangeError, error) {
+		batch := make([]*api.Mutation, len(idx))
+		for i, j := range idx {
+			batch[i] = muts[j]
+		}
+		lw := lockWaiter{}
+		for {
+			resp, err := sc.Prewrite(ctx, &api.PrewriteRequest{Ctx: rc, Mutations: batch, Primary: primary, StartTs: t.StartTS, LockTtlMs: ttl})
+			if err != nil || resp.RangeError != nil {
+				return resp.GetRangeError(), err
+			}
+			lock, kerr := firstKeyError(resp.Errors)
+			if lock != nil {
+				if err := t.c.resolveLock(ctx, lock, &lw); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if kerr != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = kerr
+				}
+				mu.Unlock()
+			}
+			return nil, nil
+		}
+	})
+	if err == nil {
+		err = firstErr
+	}
+	if err != nil {
+		t.c.rollbackAsync(keys, t.StartTS)
+		if pe := (*pgerr.Error)(nil); errors.As(err, &pe) {
+			return err
+		}
+		var ke *KeyExistsError
+		if errors.As(err, &ke) {
+			return ke
+		}
+		return pgerr.Wrap(err, pgerr.SystemError, "prewrite failed")
+	}
+	commitTS, err := t.c.oracle.Now(ctx)
+	if err != nil {
+		t.c.rollbackAsync(keys, t.StartTS)
+		return pgerr.Wrap(err, pgerr.SystemError, "getting commit timestamp")
+	}
+	// The commit point: the primary's write record.
+	var cresp *api.CommitResponse
+	err = t.c.withRange(ctx, primary, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, _ *api.RangeDescriptor) (*api.RangeError, error) {
+		var err error
+		cresp, err = sc.Commit(ctx, &api.CommitRequest{Ctx: rc, Keys: [][]byte{primary}, StartTs: t.StartTS, CommitTs: commitTS})
+		if err != nil {
+			return nil, err
+		}
+		return cresp.RangeError, nil
+	})
+	if err != nil {
+		return pgerr.Wrap(err, "08007", "transaction resolution unknown: committing the primary key failed")
+	}
+	if cresp.Error != nil {
+		t.c.rollbackAsync(keys, t.StartTS)
+		return keyError(cresp.Error)
+	}
+	// Secondaries are committed in the background; readers that meet their
+	// locks first roll them forward from the primary.
+	if len(keys) > 1 {
+		t.c.commitAsync(keys[1:], t.StartTS, commitTS)
+	}
+	return nil
+}
