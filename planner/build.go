@@ -505,8 +505,11 @@ func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
 
 // deparseExpr returns the SQL text of an expression.
 func deparseExpr(n *pg.Node) (string, error) {
-	sel := &pg.SelectStmt{TargetList: []*pg.Node{pg.MakeResTargetNodeWithVal(n, 0)}}
-	tree := &pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}}
+	tree, err := pg.Parse("SELECT 1")
+	if err != nil {
+		return "", err
+	}
+	tree.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val = n
 	s, err := pg.Deparse(tree)
 	if err != nil {
 		return "", err

@@ -84,8 +84,11 @@ func access(t *Table, filter Expr) Access {
 		}
 		// A range on this column (ascending only), after an equal prefix.
 		start, end := prefix, keys.PrefixEnd(prefix)
-		if i == 0 && bd.lo == nil && bd.hi == nil {
-			return full
+		if bd.lo == nil && bd.hi == nil {
+			if i == 0 {
+				return full
+			}
+			return Access{Spans: []Span{{Start: start, End: end}}}
 		}
 		if !desc {
 			if bd.lo != nil {

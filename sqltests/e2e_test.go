@@ -148,6 +148,10 @@ func TestDemoSession(t *testing.T) {
 		mustExec(t, conn, "INSERT INTO nopk VALUES (1, 'a'), (1, 'a'), (NULL, 'b')")
 		expectRows(t, conn, "SELECT * FROM nopk ORDER BY y, x", "1,a;1,a;NULL,b")
 		mustExec(t, conn, "DROP TABLE nopk")
+		mustExec(t, conn, "CREATE TABLE dflt (k INT PRIMARY KEY, v TEXT DEFAULT 'none', n INT DEFAULT 3 + 4)")
+		mustExec(t, conn, "INSERT INTO dflt (k) VALUES (1)")
+		mustExec(t, conn, "INSERT INTO dflt VALUES (2, DEFAULT, 1)")
+		expectRows(t, conn, "SELECT k, v, n FROM dflt ORDER BY k", "1,none,7;2,none,1")
 		expectCode(t, conn, "SELECT * FROM nopk", "42P01")
 	})
 

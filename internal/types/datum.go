@@ -384,8 +384,15 @@ func Cast(d Datum, t T) (Datum, error) {
 			return ParseDatum(t, d.s)
 		}
 	case StringFamily:
-		if d.fam == StringFamily {
+		switch d.fam {
+		case StringFamily:
 			return CastString(d.s, t)
+		case BoolFamily:
+			// bool::text is 'true'/'false', unlike bool's output form 't'/'f'.
+			if d.Bool() {
+				return CastString("true", t)
+			}
+			return CastString("false", t)
 		}
 		return CastString(d.Text(), t)
 	case BoolFamily:
