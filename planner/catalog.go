@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"strings"
-
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 )
@@ -63,6 +61,3 @@ type Catalog interface {
 func UndefinedTable(name string) error {
 	return pgerr.New(pgerr.UndefinedTable, "relation %q does not exist", name)
 }
-
-// normalizeName folds an identifier as PostgreSQL has already done in the parser.
-func normalizeName(s string) string { return strings.TrimSpace(s) }
