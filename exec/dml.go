@@ -32,40 +32,62 @@ func encodeRow(t *planner.Table, row []types.Datum) (key, value []byte, err erro
 	return key, rowenc.EncodeRowValue(nil, ids, vals), nil
 }
 
-func runInsert(ec *evalCtx, p *planner.Insert, kv KV) (int64, error) {
-	row := make([]types.Datum, len(p.Table.Columns))
+func (r *runner) runInsert(p *planner.Insert) (int64, error) {
+	var rows [][]types.Datum
+	if p.Source != nil {
+		// Read everything first: the statement must not see its own rows.
+		var err error
+		if rows, err = r.collect(p.Source, nil); err != nil {
+			return 0, err
+		}
+	}
 	for _, exprs := range p.Rows {
+		row := make([]types.Datum, len(exprs))
 		for i, e := range exprs {
-			v, err := ec.eval(e, nil)
+			v, err := r.eval(e, &env{})
 			if err != nil {
 				return 0, err
 			}
-			if row[i], err = types.Cast(v, p.Table.Columns[i].Type); err != nil {
+			row[i] = v
+		}
+		rows = append(rows, row)
+	}
+	for _, row := range rows {
+		for i, c := range p.Table.Columns {
+			var err error
+			if row[i], err = types.Cast(row[i], c.Type); err != nil {
 				return 0, err
+			}
+			if row[i].IsNull() && c.RowID {
+				id, err := r.ids.NextRowID(r.ctx)
+				if err != nil {
+					return 0, err
+				}
+				row[i] = types.NewInt(id)
 			}
 		}
 		key, value, err := encodeRow(p.Table, row)
 		if err != nil {
 			return 0, err
 		}
-		if err := kv.Insert(key, value); err != nil {
+		if err := r.kv.Insert(key, value); err != nil {
 			return 0, err
 		}
 	}
-	return int64(len(p.Rows)), nil
+	return int64(len(rows)), nil
 }
 
-func runUpdate(ec *evalCtx, p *planner.Update, kv KV) (int64, error) {
+func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 	type change struct {
 		oldKey []byte
 		row    []types.Datum
 	}
 	// Read first, then write, so the scan never sees the statement's own writes.
 	var changes []change
-	err := scanRows(ec, p.Table, p.Access, p.Filter, kv, false, func(key []byte, row []types.Datum) error {
+	err := r.scan(p.Source, nil, func(key []byte, row []types.Datum) error {
 		next := append([]types.Datum(nil), row...)
 		for _, s := range p.Sets {
-			v, err := ec.eval(s.E, row)
+			v, err := r.eval(s.E, &env{row: row})
 			if err != nil {
 				return err
 			}
@@ -87,22 +109,24 @@ func runUpdate(ec *evalCtx, p *planner.Update, kv KV) (int64, error) {
 			return 0, err
 		}
 		if string(newKeys[i]) != string(c.oldKey) {
-			kv.Delete(c.oldKey)
+			r.kv.Delete(c.oldKey)
 		}
 	}
 	for i, c := range changes {
 		if string(newKeys[i]) == string(c.oldKey) {
-			kv.Put(newKeys[i], values[i])
-		} else if err := kv.Insert(newKeys[i], values[i]); err != nil {
+			r.kv.Put(newKeys[i], values[i])
+		} else if err := r.kv.Insert(newKeys[i], values[i]); err != nil {
 			return 0, err
 		}
 	}
 	return int64(len(changes)), nil
 }
 
-func runDelete(ec *evalCtx, p *planner.Delete, kv KV) (int64, error) {
+func (r *runner) runDelete(p *planner.Delete) (int64, error) {
 	var doomed [][]byte
-	err := scanRows(ec, p.Table, p.Access, p.Filter, kv, p.Filter == nil, func(key []byte, _ []types.Datum) error {
+	src := *p.Source
+	src.KeysOnly = src.Filter == nil
+	err := r.scan(&src, nil, func(key []byte, _ []types.Datum) error {
 		doomed = append(doomed, append([]byte(nil), key...))
 		return nil
 	})
@@ -110,7 +134,7 @@ func runDelete(ec *evalCtx, p *planner.Delete, kv KV) (int64, error) {
 		return 0, err
 	}
 	for _, k := range doomed {
-		kv.Delete(k)
+		r.kv.Delete(k)
 	}
 	return int64(len(doomed)), nil
 }

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"context"
 	"math"
 
 	"github.com/cockroachdb/apd/v3"
@@ -10,27 +9,53 @@ import (
 	"github.com/shardsql/shardsql/planner"
 )
 
-// evalCtx carries what expression evaluation needs beyond the row.
-type evalCtx struct {
-	ctx    context.Context
-	rowIDs RowIDs
+// env is the row an expression is evaluated over, and the rows of the
+// enclosing queries (for correlated subqueries).
+type env struct {
+	row   []types.Datum
+	outer *env
 }
 
 var decCtx = apd.BaseContext.WithPrecision(40)
 
 // eval computes e over row.
-func (ec *evalCtx) eval(e planner.Expr, row []types.Datum) (types.Datum, error) {
+func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 	switch e := e.(type) {
 	case *planner.Const:
 		return e.Val, nil
 	case *planner.ColRef:
-		return row[e.Ord], nil
-	case *planner.Binary:
-		l, err := ec.eval(e.L, row)
+		return en.row[e.Ord], nil
+	case *planner.OuterRef:
+		o := en
+		for i := 0; i < e.Depth; i++ {
+			o = o.outer
+		}
+		return o.row[e.Ord], nil
+	case *planner.Subquery:
+		return ec.evalSubquery(e, en)
+	case *planner.Case:
+		return ec.evalCase(e, en)
+	case *planner.Func:
+		return ec.evalFunc(e, en)
+	case *planner.Like:
+		return ec.evalLike(e, en)
+	case *planner.IsDistinct:
+		l, err := ec.eval(e.L, en)
 		if err != nil {
 			return types.Null, err
 		}
-		r, err := ec.eval(e.R, row)
+		r, err := ec.eval(e.R, en)
+		if err != nil {
+			return types.Null, err
+		}
+		same := (l.IsNull() && r.IsNull()) || (!l.IsNull() && !r.IsNull() && types.Compare(l, r) == 0)
+		return types.NewBool(same == e.Not), nil
+	case *planner.Binary:
+		l, err := ec.eval(e.L, en)
+		if err != nil {
+			return types.Null, err
+		}
+		r, err := ec.eval(e.R, en)
 		if err != nil {
 			return types.Null, err
 		}
@@ -47,7 +72,7 @@ func (ec *evalCtx) eval(e planner.Expr, row []types.Datum) (types.Datum, error) 
 	case *planner.And:
 		sawNull := false
 		for _, a := range e.Args {
-			v, err := ec.eval(a, row)
+			v, err := ec.eval(a, en)
 			if err != nil {
 				return types.Null, err
 			}
@@ -64,7 +89,7 @@ func (ec *evalCtx) eval(e planner.Expr, row []types.Datum) (types.Datum, error) 
 	case *planner.Or:
 		sawNull := false
 		for _, a := range e.Args {
-			v, err := ec.eval(a, row)
+			v, err := ec.eval(a, en)
 			if err != nil {
 				return types.Null, err
 			}
@@ -79,13 +104,13 @@ func (ec *evalCtx) eval(e planner.Expr, row []types.Datum) (types.Datum, error) 
 		}
 		return types.NewBool(false), nil
 	case *planner.Not:
-		v, err := ec.eval(e.E, row)
+		v, err := ec.eval(e.E, en)
 		if err != nil || v.IsNull() {
 			return types.Null, err
 		}
 		return types.NewBool(!v.Bool()), nil
 	case *planner.Neg:
-		v, err := ec.eval(e.E, row)
+		v, err := ec.eval(e.E, en)
 		if err != nil || v.IsNull() {
 			return types.Null, err
 		}
@@ -99,19 +124,19 @@ func (ec *evalCtx) eval(e planner.Expr, row []types.Datum) (types.Datum, error) 
 		d.Negative = !d.Negative
 		return types.NewDecimal(&d), nil
 	case *planner.IsNull:
-		v, err := ec.eval(e.E, row)
+		v, err := ec.eval(e.E, en)
 		if err != nil {
 			return types.Null, err
 		}
 		return types.NewBool(v.IsNull() != e.Not), nil
 	case *planner.Cast:
-		v, err := ec.eval(e.E, row)
+		v, err := ec.eval(e.E, en)
 		if err != nil {
 			return types.Null, err
 		}
 		return types.Cast(v, e.T)
 	case *planner.UniqueRowID:
-		id, err := ec.rowIDs.NextRowID(ec.ctx)
+		id, err := ec.ids.NextRowID(ec.ctx)
 		if err != nil {
 			return types.Null, err
 		}

@@ -2,9 +2,7 @@ package exec
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/rowenc"
@@ -43,32 +41,52 @@ func Columns(p planner.Plan) []Column {
 	if !ok {
 		return nil
 	}
-	out := make([]Column, len(s.Outputs))
-	for i, o := range s.Outputs {
-		out[i] = Column{Name: o.Name, Type: o.E.Type()}
+	var out []Column
+	for _, c := range s.Root.Cols() {
+		if !c.Hidden {
+			out = append(out, Column{Name: c.Name, Type: c.T})
+		}
 	}
 	return out
 }
 
-// errStop ends a scan early.
-var errStop = errors.New("stop")
+// runner runs one statement: it holds the statement's caches.
+type runner struct {
+	ctx context.Context
+	kv  KV
+	ids RowIDs
+	// subqueries caches the results of uncorrelated subqueries.
+	subqueries map[int]*subResult
+	// scans caches raw key-value reads of the statement's snapshot (a
+	// statement reads before it writes, so they cannot go stale).
+	scans map[string][]kvPair
+	// inSubquery counts the subquery evaluations under way; scans inside
+	// them go through the cache since they may run once per outer row.
+	inSubquery int
+}
+
+type kvPair struct{ key, value []byte }
 
 // Run executes a SELECT, INSERT, UPDATE or DELETE plan and returns its
 // command tag.
 func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (string, error) {
-	ec := &evalCtx{ctx: ctx, rowIDs: ids}
+	r := &runner{ctx: ctx, kv: kv, ids: ids, subqueries: map[int]*subResult{}, scans: map[string][]kvPair{}}
 	switch p := p.(type) {
 	case *planner.Select:
-		n, err := runSelect(ec, p, kv, sink)
+		var n int64
+		err := r.run(p.Root, nil, func(row []types.Datum) error {
+			n++
+			return sink(row)
+		})
 		return fmt.Sprintf("SELECT %d", n), err
 	case *planner.Insert:
-		n, err := runInsert(ec, p, kv)
+		n, err := r.runInsert(p)
 		return fmt.Sprintf("INSERT 0 %d", n), err
 	case *planner.Update:
-		n, err := runUpdate(ec, p, kv)
+		n, err := r.runUpdate(p)
 		return fmt.Sprintf("UPDATE %d", n), err
 	case *planner.Delete:
-		n, err := runDelete(ec, p, kv)
+		n, err := r.runDelete(p)
 		return fmt.Sprintf("DELETE %d", n), err
 	}
 	return "", pgerr.New(pgerr.Internal, "exec cannot run %T", p)
@@ -101,16 +119,34 @@ func decodeRow(t *planner.Table, key, value []byte, keysOnly bool) ([]types.Datu
 	return row, err
 }
 
-// scanRows calls fn for every row of the table that the access reads and
-// the filter admits, with the row's key.
-func scanRows(ec *evalCtx, t *planner.Table, acc planner.Access, filter planner.Expr, kv KV, keysOnly bool, fn func(key []byte, row []types.Datum) error) error {
+// readSpan returns the key-value pairs of a span, once per statement.
+func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
+	ck := fmt.Sprintf("%d:%x:%x:%v", len(sp.Start), sp.Start, sp.End, keysOnly)
+	if kvs, ok := r.scans[ck]; ok {
+		return kvs, nil
+	}
+	var kvs []kvPair
+	err := r.kv.Scan(r.ctx, sp.Start, sp.End, keysOnly, func(k, v []byte) error {
+		kvs = append(kvs, kvPair{key: k, value: v})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.scans[ck] = kvs
+	return kvs, nil
+}
+
+// scan calls fn for every row of the table that the access reads and the
+// filter admits, with the row's key.
+func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []types.Datum) error) error {
 	visit := func(key, value []byte) error {
-		row, err := decodeRow(t, key, value, keysOnly)
+		row, err := decodeRow(s.Table, key, value, s.KeysOnly)
 		if err != nil {
 			return err
 		}
-		if filter != nil {
-			v, err := ec.eval(filter, row)
+		if s.Filter != nil {
+			v, err := r.eval(s.Filter, &env{row: row, outer: outer})
 			if err != nil {
 				return err
 			}
@@ -120,161 +156,30 @@ func scanRows(ec *evalCtx, t *planner.Table, acc planner.Access, filter planner.
 		}
 		return fn(key, row)
 	}
-	if acc.Point != nil {
-		v, found, err := kv.Get(ec.ctx, acc.Point)
+	if s.Access.Point != nil {
+		v, found, err := r.kv.Get(r.ctx, s.Access.Point)
 		if err != nil || !found {
 			return err
 		}
-		return visit(acc.Point, v)
+		return visit(s.Access.Point, v)
 	}
-	for _, sp := range acc.Spans {
-		if err := kv.Scan(ec.ctx, sp.Start, sp.End, keysOnly, visit); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func runSelect(ec *evalCtx, p *planner.Select, kv KV, sink RowSink) (int64, error) {
-	var rows [][]types.Datum
-	var count int64
-	sorting := len(p.OrderBy) > 0
-	var sent int64
-	var skipped int64
-	emit := func(row []types.Datum) error {
-		if skipped < p.Offset {
-			skipped++
-			return nil
-		}
-		if p.Limit >= 0 && sent >= p.Limit {
-			return errStop
-		}
-		out := make([]types.Datum, len(p.Outputs))
-		for i, o := range p.Outputs {
-			v, err := ec.eval(o.E, row)
-			if err != nil {
+	for _, sp := range s.Access.Spans {
+		if r.inSubquery == 0 {
+			// Top-level scans run once: stream them.
+			if err := r.kv.Scan(r.ctx, sp.Start, sp.End, s.KeysOnly, visit); err != nil {
 				return err
 			}
-			out[i] = v
+			continue
 		}
-		sent++
-		if err := sink(out); err != nil {
+		kvs, err := r.readSpan(sp, s.KeysOnly)
+		if err != nil {
 			return err
 		}
-		if p.Limit >= 0 && sent >= p.Limit {
-			return errStop
-		}
-		return nil
-	}
-	if p.Limit == 0 && !sorting && !p.Count {
-		return 0, nil
-	}
-	switch {
-	case p.Table == nil:
-		ok := true
-		if p.Filter != nil {
-			v, err := ec.eval(p.Filter, nil)
-			if err != nil {
-				return 0, err
-			}
-			ok = truth(v)
-		}
-		if ok {
-			rows = append(rows, nil)
-		}
-	default:
-		err := scanRows(ec, p.Table, p.Access, p.Filter, kv, p.KeysOnly, func(_ []byte, row []types.Datum) error {
-			if p.Count {
-				count++
-				return nil
-			}
-			if sorting {
-				rows = append(rows, row)
-				return nil
-			}
-			return emit(row)
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			return sent, err
-		}
-		if !p.Count && !sorting {
-			return sent, nil
-		}
-	}
-	if p.Count {
-		rows = [][]types.Datum{{types.NewInt(count)}}
-	}
-	if sorting {
-		if err := sortRows(ec, rows, p.OrderBy); err != nil {
-			return 0, err
-		}
-	}
-	for _, r := range rows {
-		if err := emit(r); err != nil {
-			if errors.Is(err, errStop) {
-				break
-			}
-			return sent, err
-		}
-	}
-	return sent, nil
-}
-
-// sortRows sorts rows by the ORDER BY terms, evaluating each key once.
-func sortRows(ec *evalCtx, rows [][]types.Datum, order []planner.Order) error {
-	keys := make([][]types.Datum, len(rows))
-	for i, r := range rows {
-		k := make([]types.Datum, len(order))
-		for j, o := range order {
-			v, err := ec.eval(o.E, r)
-			if err != nil {
+		for _, kv := range kvs {
+			if err := visit(kv.key, kv.value); err != nil {
 				return err
 			}
-			k[j] = v
 		}
-		keys[i] = k
 	}
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		for j, o := range order {
-			x, y := keys[a][j], keys[b][j]
-			var c int
-			switch {
-			case x.IsNull() && y.IsNull():
-				c = 0
-			case x.IsNull():
-				c = 1
-				if o.NullsFirst {
-					c = -1
-				}
-				if c != 0 {
-					return c
-				}
-			case y.IsNull():
-				c = -1
-				if o.NullsFirst {
-					c = 1
-				}
-				return c
-			default:
-				c = types.Compare(x, y)
-				if o.Desc {
-					c = -c
-				}
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	sorted := make([][]types.Datum, len(rows))
-	for i, j := range idx {
-		sorted[i] = rows[j]
-	}
-	copy(rows, sorted)
 	return nil
 }

@@ -126,7 +126,7 @@ func DefaultExpr(t *Table, c Column) (Expr, error) {
 		return nil, pgerr.Wrap(err, pgerr.SyntaxError, "DEFAULT expression")
 	}
 	target := res.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val
-	s := &scope{}
+	s := newStmtScope(nil)
 	e, err := s.buildExpr(target)
 	if err != nil {
 		return nil, err
@@ -214,8 +214,8 @@ func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
 		}
 	}
 	sel := is.SelectStmt.GetSelectStmt()
-	if sel == nil || len(sel.ValuesLists) == 0 {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT ... SELECT is not supported yet")
+	if sel == nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT ... DEFAULT VALUES is not supported yet")
 	}
 	defaults := make([]Expr, len(t.Columns))
 	for i, c := range t.Columns {
@@ -223,7 +223,10 @@ func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
 			return nil, err
 		}
 	}
-	s := &scope{}
+	if len(sel.ValuesLists) == 0 || sel.Op != pg.SetOperation_SETOP_NONE {
+		return buildInsertSelect(t, targets, defaults, sel, cat)
+	}
+	s := newStmtScope(nil)
 	p := &Insert{Table: t}
 	for _, vl := range sel.ValuesLists {
 		items := vl.GetList().GetItems()
@@ -253,7 +256,7 @@ func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
 }
 
 func constInt(n *pg.Node, what string) (int64, error) {
-	e, err := (&scope{}).buildExpr(n)
+	e, err := newStmtScope(nil).buildExpr(n)
 	if err != nil {
 		return 0, err
 	}
@@ -278,165 +281,6 @@ func constInt(n *pg.Node, what string) (int64, error) {
 	return d.Int(), nil
 }
 
-func buildSelect(ss *pg.SelectStmt, cat Catalog) (Plan, error) {
-	if ss.Op != pg.SetOperation_SETOP_NONE || len(ss.ValuesLists) > 0 || ss.WithClause != nil ||
-		len(ss.GroupClause) > 0 || ss.HavingClause != nil || len(ss.DistinctClause) > 0 ||
-		len(ss.WindowClause) > 0 || len(ss.LockingClause) > 0 || ss.IntoClause != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "this form of SELECT is not supported yet")
-	}
-	if len(ss.FromClause) > 1 {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "joins are not supported yet")
-	}
-	p := &Select{Limit: -1}
-	s := &scope{}
-	if len(ss.FromClause) == 1 {
-		rv := ss.FromClause[0].GetRangeVar()
-		if rv == nil {
-			return nil, pgerr.New(pgerr.FeatureNotSupported, "this FROM clause is not supported yet")
-		}
-		t, alias, err := tableOf(rv, cat)
-		if err != nil {
-			return nil, err
-		}
-		p.Table, s.table, s.alias = t, t, alias
-	}
-	if ss.WhereClause != nil {
-		f, err := s.buildExpr(ss.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if p.Filter, err = coerceBool(f, -1); err != nil {
-			return nil, err
-		}
-	}
-	nAgg := 0
-	for _, tn := range ss.TargetList {
-		rt := tn.GetResTarget()
-		if cr := rt.Val.GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
-			if p.Table == nil {
-				return nil, errAt(pgerr.SyntaxError, cr.Location, "SELECT * with no tables specified is not valid")
-			}
-			for i, c := range p.Table.Columns {
-				if !c.Hidden {
-					p.Outputs = append(p.Outputs, Output{Name: c.Name, E: &ColRef{Ord: i, Name: c.Name, T: c.Type}})
-				}
-			}
-			continue
-		}
-		if fc := rt.Val.GetFuncCall(); fc != nil && funcName(fc) == "count" {
-			if !fc.AggStar || len(fc.Args) > 0 || fc.AggDistinct || fc.Over != nil {
-				return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "only count(*) is supported yet")
-			}
-			name := rt.Name
-			if name == "" {
-				name = "count"
-			}
-			nAgg++
-			p.Outputs = append(p.Outputs, Output{Name: name, E: &ColRef{Ord: 0, Name: "count", T: types.Int8}})
-			continue
-		}
-		e, err := s.buildExpr(rt.Val)
-		if err != nil {
-			return nil, err
-		}
-		if e.Type().Family == types.UnknownFamily {
-			if e, err = castTo(e, types.Text); err != nil {
-				return nil, err
-			}
-		}
-		p.Outputs = append(p.Outputs, Output{Name: outputName(rt), E: e})
-	}
-	if nAgg > 0 {
-		if nAgg != len(p.Outputs) {
-			return nil, pgerr.New(pgerr.GroupingError, "column must appear in the GROUP BY clause or be used in an aggregate function")
-		}
-		p.Count = true
-	}
-	for _, sn := range ss.SortClause {
-		sb := sn.GetSortBy()
-		o := Order{Desc: sb.SortbyDir == pg.SortByDir_SORTBY_DESC}
-		o.NullsFirst = o.Desc
-		switch sb.SortbyNulls {
-		case pg.SortByNulls_SORTBY_NULLS_FIRST:
-			o.NullsFirst = true
-		case pg.SortByNulls_SORTBY_NULLS_LAST:
-			o.NullsFirst = false
-		}
-		e, err := orderExpr(sb.Node, p, s)
-		if err != nil {
-			return nil, err
-		}
-		o.E = e
-		p.OrderBy = append(p.OrderBy, o)
-	}
-	var err error
-	if ss.LimitCount != nil {
-		if p.Limit, err = constInt(ss.LimitCount, "LIMIT"); err != nil {
-			return nil, err
-		}
-	}
-	if ss.LimitOffset != nil {
-		if p.Offset, err = constInt(ss.LimitOffset, "OFFSET"); err != nil {
-			return nil, err
-		}
-		if p.Offset < 0 {
-			p.Offset = 0
-		}
-	}
-	if p.Table != nil {
-		p.Access = access(p.Table, p.Filter)
-		p.KeysOnly = p.Count && p.Filter == nil
-	}
-	return p, nil
-}
-
-func outputName(rt *pg.ResTarget) string {
-	if rt.Name != "" {
-		return rt.Name
-	}
-	switch {
-	case rt.Val.GetColumnRef() != nil:
-		f := rt.Val.GetColumnRef().Fields
-		return f[len(f)-1].GetString_().GetSval()
-	case rt.Val.GetTypeCast() != nil:
-		tc := rt.Val.GetTypeCast()
-		if tc.Arg.GetColumnRef() != nil {
-			return outputName(&pg.ResTarget{Val: tc.Arg})
-		}
-		names := tc.TypeName.Names
-		return names[len(names)-1].GetString_().GetSval()
-	case rt.Val.GetFuncCall() != nil:
-		return funcName(rt.Val.GetFuncCall())
-	}
-	return "?column?"
-}
-
-// orderExpr resolves an ORDER BY term: an output ordinal, an output name,
-// or an expression over the input row.
-func orderExpr(n *pg.Node, p *Select, s *scope) (Expr, error) {
-	if c := n.GetAConst(); c != nil && c.GetIval() != nil {
-		i := int(c.GetIval().Ival)
-		if i < 1 || i > len(p.Outputs) {
-			return nil, errAt(pgerr.InvalidColumnRef, c.Location, "ORDER BY position %d is not in select list", i)
-		}
-		return p.Outputs[i-1].E, nil
-	}
-	if cr := n.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
-		name := cr.Fields[0].GetString_().GetSval()
-		for _, o := range p.Outputs {
-			if o.Name == name {
-				if _, isCol := o.E.(*ColRef); !isCol || p.Table == nil || p.Table.ColumnIndex(name) < 0 || p.Count {
-					return o.E, nil
-				}
-			}
-		}
-	}
-	if p.Count {
-		return nil, pgerr.New(pgerr.GroupingError, "ORDER BY expression must appear in the GROUP BY clause or be used in an aggregate function")
-	}
-	return s.buildExpr(n)
-}
-
 func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 	if len(us.FromClause) > 0 || len(us.ReturningList) > 0 || us.WithClause != nil {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "UPDATE with FROM, RETURNING or WITH is not supported yet")
@@ -445,8 +289,9 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &scope{table: t, alias: alias}
-	p := &Update{Table: t}
+	src := newScan(t, alias)
+	s := newStmtScope(cat).child(src.Cols())
+	p := &Update{Table: t, Source: src}
 	for _, tn := range us.TargetList {
 		rt := tn.GetResTarget()
 		i := t.ColumnIndex(rt.Name)
@@ -472,11 +317,11 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.Filter, err = coerceBool(f, -1); err != nil {
+		if src.Filter, err = coerceBool(f, -1); err != nil {
 			return nil, err
 		}
 	}
-	p.Access = access(t, p.Filter)
+	src.Access = access(t, src.Filter)
 	return p, nil
 }
 
@@ -488,18 +333,19 @@ func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &scope{table: t, alias: alias}
-	p := &Delete{Table: t}
+	src := newScan(t, alias)
+	s := newStmtScope(cat).child(src.Cols())
+	p := &Delete{Table: t, Source: src}
 	if ds.WhereClause != nil {
 		f, err := s.buildExpr(ds.WhereClause)
 		if err != nil {
 			return nil, err
 		}
-		if p.Filter, err = coerceBool(f, -1); err != nil {
+		if src.Filter, err = coerceBool(f, -1); err != nil {
 			return nil, err
 		}
 	}
-	p.Access = access(t, p.Filter)
+	src.Access = access(t, src.Filter)
 	return p, nil
 }
 
@@ -515,4 +361,38 @@ func deparseExpr(n *pg.Node) (string, error) {
 		return "", err
 	}
 	return strings.TrimPrefix(s, "SELECT "), nil
+}
+
+func newScan(t *Table, alias string) *Scan {
+	start, end := t.rowSpan()
+	return &Scan{Table: t, Alias: alias, Access: Access{Spans: []Span{{Start: start, End: end}}, Full: true}}
+}
+
+// buildInsertSelect plans INSERT ... SELECT: the query's rows, cast to the
+// target columns, become whole table rows (defaults elsewhere).
+func buildInsertSelect(t *Table, targets []int, defaults []Expr, sel *pg.SelectStmt, cat Catalog) (Plan, error) {
+	src, _, err := buildQuery(sel, newStmtScope(cat))
+	if err != nil {
+		return nil, err
+	}
+	cols := src.Cols()
+	if len(cols) > len(targets) {
+		return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more expressions than target columns")
+	}
+	if len(cols) < len(targets) {
+		targets = targets[:len(cols)]
+	}
+	row := append([]Expr(nil), defaults...)
+	for j, ord := range targets {
+		e, err := assignCast(&ColRef{Ord: j, Name: cols[j].Name, T: cols[j].T}, t.Columns[ord])
+		if err != nil {
+			return nil, err
+		}
+		row[ord] = e
+	}
+	out := make([]ColInfo, len(t.Columns))
+	for i, c := range t.Columns {
+		out[i] = ColInfo{Name: c.Name, T: c.Type}
+	}
+	return &Insert{Table: t, Source: &Project{Input: src, Exprs: row, Columns: out}}, nil
 }

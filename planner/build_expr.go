@@ -9,43 +9,12 @@ import (
 	"github.com/shardsql/shardsql/internal/types"
 )
 
-// scope resolves column names against the input row of one table.
-type scope struct {
-	table *Table
-	// alias is the name the table goes by in the statement.
-	alias string
-}
-
 func errAt(code string, loc int32, format string, args ...any) error {
 	e := pgerr.New(code, format, args...)
 	if loc >= 0 {
 		e.Position = int(loc) + 1
 	}
 	return e
-}
-
-func (s *scope) resolve(ref *pg.ColumnRef) (Expr, error) {
-	var names []string
-	for _, f := range ref.Fields {
-		if f.GetAStar() != nil {
-			return nil, errAt(pgerr.FeatureNotSupported, ref.Location, "* is not allowed here")
-		}
-		names = append(names, f.GetString_().GetSval())
-	}
-	col := names[len(names)-1]
-	if len(names) > 1 {
-		q := names[len(names)-2]
-		if s.table == nil || (q != s.alias && q != s.table.Name) {
-			return nil, errAt(pgerr.UndefinedTable, ref.Location, "missing FROM-clause entry for table %q", q)
-		}
-	}
-	if s.table != nil {
-		if i := s.table.ColumnIndex(col); i >= 0 {
-			c := s.table.Columns[i]
-			return &ColRef{Ord: i, Name: c.Name, T: c.Type}, nil
-		}
-	}
-	return nil, errAt(pgerr.UndefinedColumn, ref.Location, "column %q does not exist", strings.Join(names, "."))
 }
 
 // buildExpr types an expression of the AST.
@@ -97,12 +66,25 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 	case n.GetAExpr() != nil:
 		return s.buildAExpr(n.GetAExpr())
 	case n.GetFuncCall() != nil:
-		fc := n.GetFuncCall()
-		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "function %s is not supported here", funcName(fc))
+		return s.buildFunc(n.GetFuncCall())
 	case n.GetParamRef() != nil:
 		return nil, errAt(pgerr.FeatureNotSupported, n.GetParamRef().Location, "parameters are not supported yet")
 	case n.GetSubLink() != nil:
-		return nil, errAt(pgerr.FeatureNotSupported, n.GetSubLink().Location, "subqueries are not supported yet")
+		return s.buildSubLink(n.GetSubLink())
+	case n.GetCaseExpr() != nil:
+		return s.buildCase(n.GetCaseExpr())
+	case n.GetCoalesceExpr() != nil:
+		ce := n.GetCoalesceExpr()
+		return s.buildVariadic("coalesce", ce.Args, ce.Location)
+	case n.GetMinMaxExpr() != nil:
+		mm := n.GetMinMaxExpr()
+		name := "greatest"
+		if mm.Op == pg.MinMaxOp_IS_LEAST {
+			name = "least"
+		}
+		return s.buildVariadic(name, mm.Args, mm.Location)
+	case n.GetBooleanTest() != nil:
+		return s.buildBooleanTest(n.GetBooleanTest())
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "expression is not supported yet")
 }
@@ -340,6 +322,51 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			e = &Not{E: e}
 		}
 		return e, nil
+	case pg.A_Expr_Kind_AEXPR_NULLIF:
+		l, err := s.buildExpr(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.buildExpr(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		if l, r, err = unify(l, r, "=", a.Location); err != nil {
+			return nil, err
+		}
+		return &Func{Name: "nullif", Args: []Expr{l, r}, T: l.Type()}, nil
+	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		l, err := s.buildExpr(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.buildExpr(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		if l, r, err = unify(l, r, "=", a.Location); err != nil {
+			return nil, err
+		}
+		return &IsDistinct{L: l, R: r, Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+		l, err := s.buildExpr(a.Lexpr)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.buildExpr(a.Rexpr)
+		if err != nil {
+			return nil, err
+		}
+		if l, err = castTo(l, types.Text); err != nil {
+			return nil, err
+		}
+		if r, err = castTo(r, types.Text); err != nil {
+			return nil, err
+		}
+		if l.Type().Family != types.StringFamily || r.Type().Family != types.StringFamily {
+			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s ~~ %s", l.Type(), r.Type())
+		}
+		return &Like{E: l, Pattern: r, Not: op == "!~~" || op == "!~~*", CaseInsensitive: a.Kind == pg.A_Expr_Kind_AEXPR_ILIKE}, nil
 	}
 	return nil, errAt(pgerr.FeatureNotSupported, a.Location, "operator %s is not supported yet", op)
 }

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/shardsql/shardsql/internal/keys"
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 )
@@ -61,3 +62,5 @@ type Catalog interface {
 func UndefinedTable(name string) error {
 	return pgerr.New(pgerr.UndefinedTable, "relation %q does not exist", name)
 }
+
+func (t *Table) rowSpan() (start, end []byte) { return keys.RowSpan(t.ID) }

@@ -49,7 +49,7 @@ func BuildCustom(sql string, cat Catalog) (p Plan, ok bool, err error) {
 		return nil, true, pgerr.New(pgerr.SyntaxError, "syntax error in SPLIT AT VALUES list")
 	}
 	split := &Split{Table: t}
-	s := &scope{}
+	s := newStmtScope(nil)
 	for _, vl := range res.Stmts[0].Stmt.GetSelectStmt().ValuesLists {
 		items := vl.GetList().GetItems()
 		if len(items) > len(t.PK) {

@@ -43,24 +43,12 @@ type DropTable struct {
 	IfExists bool
 }
 
-// Insert writes rows; each row has one expression per table column.
+// Insert writes rows; each row of Rows (or of Source) has one value per
+// table column.
 type Insert struct {
-	Table *Table
-	Rows  [][]Expr
-}
-
-// Select reads one table (or none) and computes outputs.
-type Select struct {
-	Table  *Table // nil: SELECT without FROM
-	Access Access
-	Filter Expr
-	// Count is SELECT count(*): Outputs are all count(*).
-	Count    bool
-	Outputs  []Output
-	OrderBy  []Order
-	Limit    int64 // -1: none
-	Offset   int64
-	KeysOnly bool
+	Table  *Table
+	Rows   [][]Expr
+	Source Rel
 }
 
 // SetCol assigns E to column Ord.
@@ -69,19 +57,17 @@ type SetCol struct {
 	E   Expr
 }
 
-// Update changes the rows matching Filter.
+// Update changes the rows Source reads.
 type Update struct {
 	Table  *Table
-	Access Access
-	Filter Expr
+	Source *Scan
 	Sets   []SetCol
 }
 
-// Delete removes the rows matching Filter.
+// Delete removes the rows Source reads.
 type Delete struct {
 	Table  *Table
-	Access Access
-	Filter Expr
+	Source *Scan
 }
 
 // Split splits the table's ranges at the given primary-key prefixes.
@@ -99,7 +85,6 @@ type ShowRanges struct {
 func (*CreateTable) plan() {}
 func (*DropTable) plan()   {}
 func (*Insert) plan()      {}
-func (*Select) plan()      {}
 func (*Update) plan()      {}
 func (*Delete) plan()      {}
 func (*Split) plan()       {}

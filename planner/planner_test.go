@@ -78,8 +78,7 @@ func TestAccess(t *testing.T) {
 		{sql: "SELECT * FROM ab WHERE a = 1", spans: []Span{{key(t, 101, i(1)), keys.PrefixEnd(key(t, 101, i(1)))}}},
 		{sql: "SELECT * FROM ab WHERE b = 'x'", spans: []Span{{keys.RowPrefix(101), keys.PrefixEnd(keys.RowPrefix(101))}}},
 	} {
-		p := plan(t, tc.sql).(*Select)
-		acc := p.Access
+		acc := findScan(plan(t, tc.sql).(*Select).Root).Access
 		switch {
 		case tc.none:
 			if acc.Point != nil || len(acc.Spans) != 0 {
@@ -164,4 +163,22 @@ func TestBuildCustom(t *testing.T) {
 	if _, _, err := BuildCustom("ALTER TABLE kv SPLIT AT VALUES ('x')", catalog()); pgerr.Code(err) != pgerr.InvalidTextRep {
 		t.Fatalf("bad split value: %v", err)
 	}
+}
+
+func findScan(r Rel) *Scan {
+	switch r := r.(type) {
+	case *Scan:
+		return r
+	case *Project:
+		return findScan(r.Input)
+	case *Filter:
+		return findScan(r.Input)
+	case *Aggregate:
+		return findScan(r.Input)
+	case *Sort:
+		return findScan(r.Input)
+	case *Limit:
+		return findScan(r.Input)
+	}
+	return nil
 }

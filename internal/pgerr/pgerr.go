@@ -38,11 +38,14 @@ const (
 	GroupingError         = "42803"
 	InvalidTableDef       = "42P16"
 	UndefinedObject       = "42704"
+	WrongObjectType       = "42809"
 	QueryCanceled         = "57014"
 	AdminShutdown         = "57P01"
 	SystemError           = "58000"
 	Internal              = "XX000"
 	LockNotAvailable      = "55P03"
+	CardinalityViolation  = "21000"
+	SubstringError        = "22011"
 	ProgramLimitExceeded  = "54000"
 )
 

@@ -1,0 +1,371 @@
+package exec
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"math"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cockroachdb/apd/v3"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+	"github.com/shardsql/shardsql/planner"
+)
+
+func (r *runner) evalCase(c *planner.Case, en *env) (types.Datum, error) {
+	for _, w := range c.Whens {
+		v, err := r.eval(w.Cond, en)
+		if err != nil {
+			return types.Null, err
+		}
+		if truth(v) {
+			return r.eval(w.Result, en)
+		}
+	}
+	if c.Else == nil {
+		return types.Null, nil
+	}
+	return r.eval(c.Else, en)
+}
+
+func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
+	// coalesce evaluates lazily; the rest take all their arguments.
+	if f.Name == "coalesce" {
+		for _, a := range f.Args {
+			v, err := r.eval(a, en)
+			if err != nil || !v.IsNull() {
+				return v, err
+			}
+		}
+		return types.Null, nil
+	}
+	args := make([]types.Datum, len(f.Args))
+	for i, a := range f.Args {
+		v, err := r.eval(a, en)
+		if err != nil {
+			return types.Null, err
+		}
+		args[i] = v
+	}
+	switch f.Name {
+	case "nullif":
+		if !args[0].IsNull() && !args[1].IsNull() && types.Compare(args[0], args[1]) == 0 {
+			return types.Null, nil
+		}
+		return args[0], nil
+	case "greatest", "least":
+		best := types.Null
+		for _, a := range args {
+			if a.IsNull() {
+				continue
+			}
+			c := 0
+			if !best.IsNull() {
+				c = types.Compare(a, best)
+			}
+			if best.IsNull() || (f.Name == "greatest" && c > 0) || (f.Name == "least" && c < 0) {
+				best = a
+			}
+		}
+		return best, nil
+	case "concat":
+		var b strings.Builder
+		for _, a := range args {
+			if !a.IsNull() {
+				b.WriteString(a.Str())
+			}
+		}
+		return types.NewString(b.String()), nil
+	}
+	for _, a := range args {
+		if a.IsNull() {
+			return types.Null, nil // the rest are strict
+		}
+	}
+	a := args[0]
+	switch f.Name {
+	case "abs":
+		switch a.Family() {
+		case types.IntFamily:
+			if a.Int() == math.MinInt64 {
+				return types.Null, outOfRange(f.T)
+			}
+			if a.Int() < 0 {
+				return types.CastInt(-a.Int(), f.T)
+			}
+			return a, nil
+		case types.FloatFamily:
+			return types.NewFloat(math.Abs(a.Float())), nil
+		}
+		var d apd.Decimal
+		d.Abs(a.Decimal())
+		return types.NewDecimal(&d), nil
+	case "sign":
+		switch a.Family() {
+		case types.IntFamily:
+			return types.NewInt(int64(sign(float64(a.Int())))), nil
+		case types.FloatFamily:
+			return types.NewFloat(float64(sign(a.Float()))), nil
+		}
+		return types.NewDecimal(apd.New(int64(a.Decimal().Sign()), 0)), nil
+	case "round", "trunc", "floor", "ceil":
+		return roundFunc(f.Name, args)
+	case "power", "sqrt", "exp", "ln":
+		return mathFunc(f.Name, args, f.T)
+	case "lower":
+		return types.NewString(strings.ToLower(a.Str())), nil
+	case "upper":
+		return types.NewString(strings.ToUpper(a.Str())), nil
+	case "length":
+		return types.NewInt(int64(utf8.RuneCountInString(a.Str()))), nil
+	case "md5":
+		sum := md5.Sum([]byte(a.Str()))
+		return types.NewString(hex.EncodeToString(sum[:])), nil
+	case "btrim", "ltrim", "rtrim":
+		cut := " "
+		if len(args) > 1 {
+			cut = args[1].Str()
+		}
+		s := a.Str()
+		if f.Name != "rtrim" {
+			s = strings.TrimLeft(s, cut)
+		}
+		if f.Name != "ltrim" {
+			s = strings.TrimRight(s, cut)
+		}
+		return types.NewString(s), nil
+	case "substring":
+		runes := []rune(a.Str())
+		start := args[1].Int()
+		end := int64(len(runes)) + 1
+		if len(args) > 2 {
+			n := args[2].Int()
+			if n < 0 {
+				return types.Null, pgerr.New(pgerr.SubstringError, "negative substring length not allowed")
+			}
+			end = start + n
+		}
+		start = max(start, 1)
+		end = min(end, int64(len(runes))+1)
+		if start >= end {
+			return types.NewString(""), nil
+		}
+		return types.NewString(string(runes[start-1 : end-1])), nil
+	case "replace":
+		if args[1].Str() == "" {
+			return a, nil
+		}
+		return types.NewString(strings.ReplaceAll(a.Str(), args[1].Str(), args[2].Str())), nil
+	case "strpos":
+		i := strings.Index(a.Str(), args[1].Str())
+		if i < 0 {
+			return types.NewInt(0), nil
+		}
+		return types.NewInt(int64(utf8.RuneCountInString(a.Str()[:i]) + 1)), nil
+	}
+	return types.Null, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", f.Name)
+}
+
+func sign(f float64) int {
+	switch {
+	case f > 0:
+		return 1
+	case f < 0:
+		return -1
+	}
+	return 0
+}
+
+func roundFunc(name string, args []types.Datum) (types.Datum, error) {
+	a := args[0]
+	var places int32
+	if len(args) > 1 {
+		places = int32(args[1].Int())
+	}
+	if a.Family() == types.FloatFamily {
+		f := a.Float()
+		switch name {
+		case "round":
+			return types.NewFloat(math.RoundToEven(f)), nil // PostgreSQL rounds float8 half to even
+		case "trunc":
+			return types.NewFloat(math.Trunc(f)), nil
+		case "floor":
+			return types.NewFloat(math.Floor(f)), nil
+		}
+		return types.NewFloat(math.Ceil(f)), nil
+	}
+	d := a.AsDecimal()
+	var out apd.Decimal
+	c := decCtx.WithPrecision(1000)
+	switch name {
+	case "round":
+		c.Rounding = apd.RoundHalfUp
+	case "trunc":
+		c.Rounding = apd.RoundDown
+	case "floor":
+		c.Rounding = apd.RoundFloor
+		places = 0
+	case "ceil":
+		c.Rounding = apd.RoundCeiling
+		places = 0
+	}
+	if _, err := c.Quantize(&out, d, -places); err != nil {
+		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+	}
+	return types.NewDecimal(&out), nil
+}
+
+func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
+	x := args[0].AsFloat()
+	var v float64
+	switch name {
+	case "power":
+		v = math.Pow(x, args[1].AsFloat())
+	case "sqrt":
+		if x < 0 {
+			return types.Null, pgerr.New("2201F", "cannot take square root of a negative number")
+		}
+		v = math.Sqrt(x)
+	case "exp":
+		v = math.Exp(x)
+	case "ln":
+		if x <= 0 {
+			return types.Null, pgerr.New("2201E", "cannot take logarithm of zero or a negative number")
+		}
+		v = math.Log(x)
+	}
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return types.Null, pgerr.New(pgerr.NumericOutOfRange, "value out of range: overflow")
+	}
+	if t.Family == types.DecimalFamily {
+		return types.Cast(types.NewFloat(v), types.Numeric)
+	}
+	return types.NewFloat(v), nil
+}
+
+var likeCache = map[string]*regexp.Regexp{}
+
+// likeRegexp turns a LIKE pattern (% and _, backslash escapes) into a regexp.
+func likeRegexp(p string, ci bool) (*regexp.Regexp, error) {
+	key := p
+	if ci {
+		key = "i:" + p
+	}
+	if re, ok := likeCache[key]; ok {
+		return re, nil
+	}
+	var b strings.Builder
+	b.WriteString("(?s)^")
+	if ci {
+		b.WriteString("(?i)")
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '%':
+			b.WriteString(".*")
+		case '_':
+			b.WriteString(".")
+		case '\\':
+			if i+1 == len(p) {
+				return nil, pgerr.New("22025", "LIKE pattern must not end with escape character")
+			}
+			i++
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil, err
+	}
+	if len(likeCache) < 1000 {
+		likeCache[key] = re
+	}
+	return re, nil
+}
+
+func (r *runner) evalLike(l *planner.Like, en *env) (types.Datum, error) {
+	v, err := r.eval(l.E, en)
+	if err != nil || v.IsNull() {
+		return types.Null, err
+	}
+	p, err := r.eval(l.Pattern, en)
+	if err != nil || p.IsNull() {
+		return types.Null, err
+	}
+	re, err := likeRegexp(p.Str(), l.CaseInsensitive)
+	if err != nil {
+		return types.Null, err
+	}
+	return types.NewBool(re.MatchString(v.Str()) != l.Not), nil
+}
+
+// subResult is what a subquery produced: its first column's values.
+type subResult struct {
+	vals []types.Datum
+}
+
+func (r *runner) evalSubquery(sq *planner.Subquery, en *env) (types.Datum, error) {
+	res, ok := r.subqueries[sq.ID]
+	if !ok || sq.Correlated {
+		res = &subResult{}
+		stop := &stopSignal{}
+		r.inSubquery++
+		err := r.run(sq.Rel, en, func(row []types.Datum) error {
+			res.vals = append(res.vals, row[0])
+			switch sq.Mode {
+			case planner.SubExists:
+				return stop
+			case planner.SubScalar:
+				if len(res.vals) > 1 {
+					return pgerr.New(pgerr.CardinalityViolation, "more than one row returned by a subquery used as an expression")
+				}
+			}
+			return nil
+		})
+		r.inSubquery--
+		if err != nil && err != error(stop) {
+			return types.Null, err
+		}
+		if !sq.Correlated {
+			r.subqueries[sq.ID] = res
+		}
+	}
+	switch sq.Mode {
+	case planner.SubExists:
+		return types.NewBool(len(res.vals) > 0), nil
+	case planner.SubScalar:
+		if len(res.vals) == 0 {
+			return types.Null, nil
+		}
+		return res.vals[0], nil
+	}
+	// IN / ANY / ALL with three-valued logic.
+	test, err := r.eval(sq.Test, en)
+	if err != nil {
+		return types.Null, err
+	}
+	all := sq.Mode == planner.SubAll
+	sawNull := false
+	for _, v := range res.vals {
+		if test.IsNull() || v.IsNull() {
+			sawNull = true
+			continue
+		}
+		hit := compareOp(sq.Op, types.Compare(test, v))
+		if hit && !all {
+			return types.NewBool(true), nil
+		}
+		if !hit && all {
+			return types.NewBool(false), nil
+		}
+	}
+	if sawNull {
+		return types.Null, nil
+	}
+	return types.NewBool(all), nil
+}

@@ -1,0 +1,272 @@
+package exec
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+	"github.com/shardsql/shardsql/planner"
+)
+
+// stopSignal ends a producer early; each Limit has its own.
+type stopSignal struct{}
+
+func (*stopSignal) Error() string { return "stop" }
+
+// run produces the rows of rel (evaluated with the enclosing rows outer).
+func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) error) error {
+	if err := r.ctx.Err(); err != nil {
+		return pgerr.Wrap(err, pgerr.QueryCanceled, "canceling statement")
+	}
+	switch rel := rel.(type) {
+	case *planner.Scan:
+		return r.scan(rel, outer, func(_ []byte, row []types.Datum) error { return emit(row) })
+	case *planner.Values:
+		for _, exprs := range rel.Rows {
+			row := make([]types.Datum, len(exprs))
+			for i, e := range exprs {
+				v, err := r.eval(e, &env{outer: outer})
+				if err != nil {
+					return err
+				}
+				row[i] = v
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *planner.Filter:
+		return r.run(rel.Input, outer, func(row []types.Datum) error {
+			v, err := r.eval(rel.Pred, &env{row: row, outer: outer})
+			if err != nil {
+				return err
+			}
+			if truth(v) {
+				return emit(row)
+			}
+			return nil
+		})
+	case *planner.Project:
+		return r.run(rel.Input, outer, func(row []types.Datum) error {
+			out := make([]types.Datum, len(rel.Exprs))
+			en := &env{row: row, outer: outer}
+			for i, e := range rel.Exprs {
+				v, err := r.eval(e, en)
+				if err != nil {
+					return err
+				}
+				out[i] = v
+			}
+			return emit(out)
+		})
+	case *planner.Join:
+		return r.runJoin(rel, outer, emit)
+	case *planner.Aggregate:
+		return r.runAggregate(rel, outer, emit)
+	case *planner.Distinct:
+		seen := map[string]bool{}
+		return r.run(rel.Input, outer, func(row []types.Datum) error {
+			n := rel.On
+			if n == 0 {
+				n = len(row)
+			}
+			k := rowKey(row[:n])
+			if seen[k] {
+				return nil
+			}
+			seen[k] = true
+			return emit(row)
+		})
+	case *planner.Sort:
+		var rows [][]types.Datum
+		if err := r.run(rel.Input, outer, func(row []types.Datum) error {
+			rows = append(rows, row)
+			return nil
+		}); err != nil {
+			return err
+		}
+		sortRows(rows, rel.Keys)
+		for _, row := range rows {
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *planner.Limit:
+		if rel.Count == 0 {
+			return nil
+		}
+		stop := &stopSignal{}
+		var skipped, sent int64
+		err := r.run(rel.Input, outer, func(row []types.Datum) error {
+			if skipped < rel.Offset {
+				skipped++
+				return nil
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
+			sent++
+			if rel.Count >= 0 && sent >= rel.Count {
+				return stop
+			}
+			return nil
+		})
+		if errors.Is(err, stop) {
+			return nil
+		}
+		return err
+	case *planner.SetOp:
+		return r.runSetOp(rel, outer, emit)
+	}
+	return pgerr.New(pgerr.Internal, "exec cannot run %T", rel)
+}
+
+// collect returns every row of rel.
+func (r *runner) collect(rel planner.Rel, outer *env) ([][]types.Datum, error) {
+	var rows [][]types.Datum
+	err := r.run(rel, outer, func(row []types.Datum) error {
+		rows = append(rows, row)
+		return nil
+	})
+	return rows, err
+}
+
+// datumKey appends a canonical encoding of d: values that compare equal
+// (1, 1.0 and 1.00 among int and numeric) encode the same.
+func datumKey(b *strings.Builder, d types.Datum) {
+	switch d.Family() {
+	case types.UnknownFamily:
+		b.WriteString("N")
+	case types.IntFamily:
+		b.WriteString("n")
+		b.WriteString(strconv.FormatInt(d.Int(), 10))
+	case types.DecimalFamily:
+		var x = *d.Decimal()
+		x.Reduce(&x)
+		b.WriteString("n")
+		b.WriteString(x.Text('f'))
+	case types.FloatFamily:
+		b.WriteString("f")
+		b.WriteString(types.FormatFloat(d.Float()))
+	case types.StringFamily:
+		b.WriteString("s")
+		b.WriteString(strconv.Itoa(len(d.Str())))
+		b.WriteString(":")
+		b.WriteString(d.Str())
+	default:
+		b.WriteString(strconv.Itoa(int(d.Family())))
+		b.WriteString(d.Text())
+	}
+	b.WriteByte(0)
+}
+
+// rowKey encodes a row for hashing (GROUP BY, DISTINCT, set operations);
+// NULLs are equal to each other here.
+func rowKey(row []types.Datum) string {
+	var b strings.Builder
+	for _, d := range row {
+		datumKey(&b, d)
+	}
+	return b.String()
+}
+
+// compareNulls orders two datums with NULL last unless nullsFirst.
+func compareNulls(x, y types.Datum, nullsFirst bool) int {
+	switch {
+	case x.IsNull() && y.IsNull():
+		return 0
+	case x.IsNull():
+		if nullsFirst {
+			return -1
+		}
+		return 1
+	case y.IsNull():
+		if nullsFirst {
+			return 1
+		}
+		return -1
+	}
+	return types.Compare(x, y)
+}
+
+func sortRows(rows [][]types.Datum, keys []planner.SortKey) {
+	slices.SortStableFunc(rows, func(a, b []types.Datum) int {
+		for _, k := range keys {
+			x, y := a[k.Col], b[k.Col]
+			if x.IsNull() || y.IsNull() {
+				if c := compareNulls(x, y, k.NullsFirst); c != 0 {
+					return c
+				}
+				continue
+			}
+			c := types.Compare(x, y)
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+func (r *runner) runSetOp(rel *planner.SetOp, outer *env, emit func([]types.Datum) error) error {
+	if rel.Op == "union" {
+		seen := map[string]bool{}
+		pass := func(row []types.Datum) error {
+			if !rel.All {
+				k := rowKey(row)
+				if seen[k] {
+					return nil
+				}
+				seen[k] = true
+			}
+			return emit(row)
+		}
+		if err := r.run(rel.Left, outer, pass); err != nil {
+			return err
+		}
+		return r.run(rel.Right, outer, pass)
+	}
+	right, err := r.collect(rel.Right, outer)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, row := range right {
+		counts[rowKey(row)]++
+	}
+	emitted := map[string]bool{}
+	return r.run(rel.Left, outer, func(row []types.Datum) error {
+		k := rowKey(row)
+		in := counts[k] > 0
+		var keep bool
+		switch {
+		case rel.Op == "intersect" && rel.All:
+			keep = in
+			if in {
+				counts[k]--
+			}
+		case rel.Op == "intersect":
+			keep = in && !emitted[k]
+		case rel.All: // except all
+			keep = !in
+			if in {
+				counts[k]--
+			}
+		default: // except
+			keep = !in && !emitted[k]
+		}
+		if !keep {
+			return nil
+		}
+		emitted[k] = true
+		return emit(row)
+	})
+}

@@ -1,0 +1,477 @@
+package planner
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+)
+
+var aggFuncs = map[string]bool{
+	"count": true, "sum": true, "avg": true, "min": true, "max": true,
+	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
+}
+
+// IsAggregate reports whether name is an aggregate function.
+func IsAggregate(name string) bool { return aggFuncs[name] }
+
+func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
+	name := strings.ToLower(funcName(fc))
+	if fc.Over != nil {
+		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "window functions are not supported yet")
+	}
+	if aggFuncs[name] {
+		return s.buildAgg(name, fc)
+	}
+	if fc.AggStar || fc.AggDistinct {
+		return nil, errAt(pgerr.WrongObjectType, fc.Location, "%s is not an aggregate function", name)
+	}
+	args := make([]Expr, len(fc.Args))
+	for i, a := range fc.Args {
+		e, err := s.buildExpr(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = e
+	}
+	return scalarFunc(name, args, fc.Location)
+}
+
+func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
+	if s.q.aggs == nil {
+		return nil, errAt(pgerr.GroupingError, fc.Location, "aggregate functions are not allowed here")
+	}
+	if s.inAgg {
+		return nil, errAt(pgerr.GroupingError, fc.Location, "aggregate function calls cannot be nested")
+	}
+	if name == "every" {
+		name = "bool_and"
+	}
+	a := &AggCall{Name: name, Distinct: fc.AggDistinct}
+	inner := s.with(s.cols)
+	inner.inAgg = true
+	switch {
+	case fc.AggStar:
+		if name != "count" {
+			return nil, errAt(pgerr.SyntaxError, fc.Location, "%s(*) is not allowed", name)
+		}
+	case name == "string_agg":
+		if len(fc.Args) != 2 {
+			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function string_agg requires two arguments")
+		}
+		var err error
+		if a.Arg, err = inner.buildExpr(fc.Args[0]); err != nil {
+			return nil, err
+		}
+		if a.Sep, err = inner.buildExpr(fc.Args[1]); err != nil {
+			return nil, err
+		}
+		if a.Arg, err = castTo(a.Arg, types.Text); err != nil {
+			return nil, err
+		}
+		if a.Sep, err = castTo(a.Sep, types.Text); err != nil {
+			return nil, err
+		}
+	default:
+		if len(fc.Args) != 1 {
+			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function %s takes one argument", name)
+		}
+		arg, err := inner.buildExpr(fc.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		if arg.Type().Family == types.UnknownFamily {
+			if arg, err = castTo(arg, types.Text); err != nil {
+				return nil, err
+			}
+		}
+		a.Arg = arg
+	}
+	var argT types.T
+	if a.Arg != nil {
+		argT = a.Arg.Type()
+	}
+	switch name {
+	case "count":
+		a.T = types.Int8
+	case "sum":
+		switch argT.Family {
+		case types.IntFamily:
+			if argT.Width == 64 {
+				a.T = types.Numeric
+			} else {
+				a.T = types.Int8
+			}
+		case types.FloatFamily, types.DecimalFamily:
+			a.T = argT
+		default:
+			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function sum(%s) does not exist", argT)
+		}
+	case "avg":
+		switch argT.Family {
+		case types.IntFamily, types.DecimalFamily:
+			a.T = types.Numeric
+		case types.FloatFamily:
+			a.T = types.Float8
+		default:
+			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", argT)
+		}
+	case "min", "max":
+		a.T = argT
+	case "bool_and", "bool_or":
+		if argT.Family != types.BoolFamily {
+			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function %s(%s) does not exist", name, argT)
+		}
+		a.T = types.Bool
+	case "string_agg":
+		a.T = types.Text
+	}
+	*s.q.aggs = append(*s.q.aggs, a)
+	return a, nil
+}
+
+// commonType finds the type several values unify to (CASE, COALESCE, UNION).
+func commonType(ts []types.T, what string, loc int32) (types.T, error) {
+	var out types.T
+	have := false
+	for _, t := range ts {
+		if t.Family == types.UnknownFamily {
+			continue
+		}
+		if !have {
+			out, have = t, true
+			continue
+		}
+		switch {
+		case t.Family == out.Family:
+			if t.Family == types.IntFamily && t.Width > out.Width {
+				out = t
+			}
+			if t.Family == types.StringFamily && (!t.Varchar || t.Len == 0 || t.Len > out.Len) {
+				out = types.Text
+			}
+		case isNumeric(t) && isNumeric(out):
+			out = arithType(out, t)
+		case t.Family == types.TimestampFamily && out.Family == types.DateFamily:
+			out = t
+		case t.Family == types.DateFamily && out.Family == types.TimestampFamily:
+		default:
+			return types.T{}, errAt(pgerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, out, t)
+		}
+	}
+	if !have {
+		return types.Text, nil
+	}
+	return out, nil
+}
+
+func castAll(es []Expr, t types.T) ([]Expr, error) {
+	out := make([]Expr, len(es))
+	for i, e := range es {
+		c, err := castTo(e, t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func (s *scope) buildVariadic(name string, nodes []*pg.Node, loc int32) (Expr, error) {
+	args := make([]Expr, len(nodes))
+	for i, n := range nodes {
+		e, err := s.buildExpr(n)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = e
+	}
+	return scalarFunc(name, args, loc)
+}
+
+func argTypes(args []Expr) []types.T {
+	ts := make([]types.T, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	return ts
+}
+
+// scalarFunc types a call of a built-in scalar function.
+func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
+	nargs := func(min, max int) error {
+		if len(args) < min || len(args) > max {
+			return errAt(pgerr.UndefinedFunction, loc, "function %s with %d arguments does not exist", name, len(args))
+		}
+		return nil
+	}
+	switch name {
+	case "coalesce", "greatest", "least":
+		if err := nargs(1, 1000); err != nil {
+			return nil, err
+		}
+		t, err := commonType(argTypes(args), strings.ToUpper(name), loc)
+		if err != nil {
+			return nil, err
+		}
+		cast, err := castAll(args, t)
+		if err != nil {
+			return nil, err
+		}
+		return &Func{Name: name, Args: cast, T: t}, nil
+	case "abs", "sign":
+		if err := nargs(1, 1); err != nil {
+			return nil, err
+		}
+		a := args[0]
+		if a.Type().Family == types.UnknownFamily {
+			var err error
+			if a, err = castTo(a, types.Float8); err != nil {
+				return nil, err
+			}
+		}
+		if !isNumeric(a.Type()) {
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, a.Type())
+		}
+		return &Func{Name: name, Args: []Expr{a}, T: a.Type()}, nil
+	case "round", "trunc", "floor", "ceil", "ceiling":
+		if err := nargs(1, 2); err != nil {
+			return nil, err
+		}
+		a := args[0]
+		t := a.Type()
+		switch {
+		case t.Family == types.FloatFamily && len(args) == 1:
+		case isNumeric(t) || t.Family == types.UnknownFamily:
+			t = types.Numeric
+			if name == "floor" || name == "ceil" || name == "ceiling" {
+				if a.Type().Family == types.IntFamily {
+					t = types.Float8
+				}
+			}
+		default:
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, t)
+		}
+		cast, err := castTo(a, t)
+		if err != nil {
+			return nil, err
+		}
+		out := []Expr{cast}
+		if len(args) == 2 {
+			d, err := castTo(args[1], types.Int4)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		if name == "ceiling" {
+			name = "ceil"
+		}
+		return &Func{Name: name, Args: out, T: t}, nil
+	case "mod":
+		if err := nargs(2, 2); err != nil {
+			return nil, err
+		}
+		return binary(OpMod, args[0], args[1], loc)
+	case "power", "pow", "sqrt", "exp", "ln":
+		if err := nargs(1, 2); err != nil {
+			return nil, err
+		}
+		t := types.Float8
+		for _, a := range args {
+			if a.Type().Family == types.DecimalFamily {
+				t = types.Numeric
+			}
+		}
+		cast, err := castAll(args, t)
+		if err != nil {
+			return nil, err
+		}
+		if name == "pow" {
+			name = "power"
+		}
+		return &Func{Name: name, Args: cast, T: t}, nil
+	case "lower", "upper", "length", "char_length", "character_length", "btrim", "ltrim", "rtrim", "md5":
+		if err := nargs(1, 2); err != nil {
+			return nil, err
+		}
+		cast, err := castAll(args, types.Text)
+		if err != nil {
+			return nil, err
+		}
+		t := types.Text
+		switch name {
+		case "length", "char_length", "character_length":
+			t, name = types.Int4, "length"
+		}
+		return &Func{Name: name, Args: cast, T: t}, nil
+	case "substring", "substr":
+		if err := nargs(2, 3); err != nil {
+			return nil, err
+		}
+		a, err := castTo(args[0], types.Text)
+		if err != nil {
+			return nil, err
+		}
+		rest, err := castAll(args[1:], types.Int8)
+		if err != nil {
+			return nil, err
+		}
+		return &Func{Name: "substring", Args: append([]Expr{a}, rest...), T: types.Text}, nil
+	case "replace", "concat", "strpos", "position":
+		cast, err := castAll(args, types.Text)
+		if err != nil {
+			return nil, err
+		}
+		t := types.Text
+		if name == "strpos" || name == "position" {
+			if err := nargs(2, 2); err != nil {
+				return nil, err
+			}
+			if name == "position" { // position(a IN b) arrives as position(b, a)
+				cast[0], cast[1] = cast[1], cast[0]
+			}
+			name, t = "strpos", types.Int4
+		}
+		return &Func{Name: name, Args: cast, T: t}, nil
+	}
+	return nil, errAt(pgerr.UndefinedFunction, loc, "function %s does not exist", name)
+}
+
+func (s *scope) buildCase(ce *pg.CaseExpr) (Expr, error) {
+	c := &Case{}
+	var operand Expr
+	var err error
+	if ce.Arg != nil {
+		if operand, err = s.buildExpr(ce.Arg); err != nil {
+			return nil, err
+		}
+	}
+	var results []Expr
+	for _, w := range ce.Args {
+		cw := w.GetCaseWhen()
+		cond, err := s.buildExpr(cw.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if operand != nil {
+			if cond, err = binary(OpEq, operand, cond, cw.Location); err != nil {
+				return nil, err
+			}
+		} else if cond, err = coerceBool(cond, cw.Location); err != nil {
+			return nil, err
+		}
+		res, err := s.buildExpr(cw.Result)
+		if err != nil {
+			return nil, err
+		}
+		c.Whens = append(c.Whens, When{Cond: cond})
+		results = append(results, res)
+	}
+	if ce.Defresult != nil {
+		if c.Else, err = s.buildExpr(ce.Defresult); err != nil {
+			return nil, err
+		}
+		results = append(results, c.Else)
+	}
+	if c.T, err = commonType(argTypes(results), "CASE", ce.Location); err != nil {
+		return nil, err
+	}
+	cast, err := castAll(results, c.T)
+	if err != nil {
+		return nil, err
+	}
+	for i := range c.Whens {
+		c.Whens[i].Result = cast[i]
+	}
+	if c.Else != nil {
+		c.Else = cast[len(cast)-1]
+	}
+	return c, nil
+}
+
+func (s *scope) buildBooleanTest(bt *pg.BooleanTest) (Expr, error) {
+	e, err := s.buildExpr(bt.Arg)
+	if err != nil {
+		return nil, err
+	}
+	if e, err = coerceBool(e, bt.Location); err != nil {
+		return nil, err
+	}
+	tr := &Const{Val: types.NewBool(true), T: types.Bool}
+	fa := &Const{Val: types.NewBool(false), T: types.Bool}
+	switch bt.Booltesttype {
+	case pg.BoolTestType_IS_TRUE:
+		return &IsDistinct{L: e, R: tr, Not: true}, nil
+	case pg.BoolTestType_IS_NOT_TRUE:
+		return &IsDistinct{L: e, R: tr}, nil
+	case pg.BoolTestType_IS_FALSE:
+		return &IsDistinct{L: e, R: fa, Not: true}, nil
+	case pg.BoolTestType_IS_NOT_FALSE:
+		return &IsDistinct{L: e, R: fa}, nil
+	case pg.BoolTestType_IS_UNKNOWN:
+		return &IsNull{E: e}, nil
+	}
+	return &IsNull{E: e, Not: true}, nil
+}
+
+func (s *scope) buildSubLink(sl *pg.SubLink) (Expr, error) {
+	sel := sl.Subselect.GetSelectStmt()
+	if sel == nil {
+		return nil, errAt(pgerr.FeatureNotSupported, sl.Location, "this subquery is not supported")
+	}
+	rel, q, err := buildQuery(sel, s)
+	if err != nil {
+		return nil, err
+	}
+	s.q.stmt.subqueries++
+	sub := &Subquery{Rel: rel, Correlated: q.correlated, ID: s.q.stmt.subqueries}
+	cols := rel.Cols()
+	switch sl.SubLinkType {
+	case pg.SubLinkType_EXISTS_SUBLINK:
+		sub.Mode, sub.T = SubExists, types.Bool
+		return sub, nil
+	case pg.SubLinkType_EXPR_SUBLINK:
+		if len(cols) != 1 {
+			return nil, errAt(pgerr.SyntaxError, sl.Location, "subquery must return only one column")
+		}
+		sub.Mode, sub.T = SubScalar, cols[0].T
+		return sub, nil
+	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
+		if len(cols) != 1 {
+			return nil, errAt(pgerr.SyntaxError, sl.Location, "subquery has too many columns")
+		}
+		test, err := s.buildExpr(sl.Testexpr)
+		if err != nil {
+			return nil, err
+		}
+		op := OpEq
+		if len(sl.OperName) > 0 {
+			op = BinOp(sl.OperName[len(sl.OperName)-1].GetString_().GetSval())
+			if op == "!=" {
+				op = OpNe
+			}
+		}
+		if !op.IsComparison() {
+			return nil, errAt(pgerr.FeatureNotSupported, sl.Location, "operator %s with a subquery is not supported", op)
+		}
+		// Type the comparison as if the subquery's column were a value.
+		probe := &ColRef{Name: cols[0].Name, T: cols[0].T}
+		cmp, err := binary(op, test, probe, sl.Location)
+		if err != nil {
+			return nil, err
+		}
+		b := cmp.(*Binary)
+		if b.R != Expr(probe) {
+			return nil, errAt(pgerr.DatatypeMismatch, sl.Location, "cannot compare %s with the subquery's %s", test.Type(), cols[0].T)
+		}
+		sub.Test, sub.Op, sub.T = b.L, op, types.Bool
+		sub.Mode = SubAny
+		if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
+			sub.Mode = SubAll
+		}
+		return sub, nil
+	}
+	return nil, errAt(pgerr.FeatureNotSupported, sl.Location, "this kind of subquery is not supported yet")
+}
