@@ -206,4 +206,3 @@ func (r *runner) runAggregate(a *planner.Aggregate, outer *env, emit func([]type
 	}
 	return nil
 }
-

@@ -121,8 +121,10 @@ func (s *Scan) Cols() []ColInfo {
 	}
 	return out
 }
-func (v *Values) Cols() []ColInfo    { return v.Columns }
-func (j *Join) Cols() []ColInfo      { return append(append([]ColInfo{}, j.Left.Cols()...), j.Right.Cols()...) }
+func (v *Values) Cols() []ColInfo { return v.Columns }
+func (j *Join) Cols() []ColInfo {
+	return append(append([]ColInfo{}, j.Left.Cols()...), j.Right.Cols()...)
+}
 func (f *Filter) Cols() []ColInfo    { return f.Input.Cols() }
 func (p *Project) Cols() []ColInfo   { return p.Columns }
 func (a *Aggregate) Cols() []ColInfo { return a.Columns }
