@@ -217,8 +217,12 @@ type TableDescriptor struct {
 	// primary_key_desc[i] is true when primary_key[i] is descending.
 	PrimaryKeyDesc []bool `protobuf:"varint,6,rep,packed,name=primary_key_desc,json=primaryKeyDesc,proto3" json:"primary_key_desc,omitempty"`
 	NextColumnId   uint32 `protobuf:"varint,7,opt,name=next_column_id,json=nextColumnId,proto3" json:"next_column_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// view_query, when set, makes this a view: the SQL text of its query.
+	ViewQuery     string             `protobuf:"bytes,8,opt,name=view_query,json=viewQuery,proto3" json:"view_query,omitempty"`
+	Indexes       []*IndexDescriptor `protobuf:"bytes,9,rep,name=indexes,proto3" json:"indexes,omitempty"`
+	NextIndexId   uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TableDescriptor) Reset() {
@@ -300,6 +304,202 @@ func (x *TableDescriptor) GetNextColumnId() uint32 {
 	return 0
 }
 
+func (x *TableDescriptor) GetViewQuery() string {
+	if x != nil {
+		return x.ViewQuery
+	}
+	return ""
+}
+
+func (x *TableDescriptor) GetIndexes() []*IndexDescriptor {
+	if x != nil {
+		return x.Indexes
+	}
+	return nil
+}
+
+func (x *TableDescriptor) GetNextIndexId() uint32 {
+	if x != nil {
+		return x.NextIndexId
+	}
+	return 0
+}
+
+// IndexDescriptor is a secondary index of a table.
+type IndexDescriptor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ColumnIds     []uint32               `protobuf:"varint,3,rep,packed,name=column_ids,json=columnIds,proto3" json:"column_ids,omitempty"`
+	ColumnDesc    []bool                 `protobuf:"varint,4,rep,packed,name=column_desc,json=columnDesc,proto3" json:"column_desc,omitempty"`
+	Unique        bool                   `protobuf:"varint,5,opt,name=unique,proto3" json:"unique,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexDescriptor) Reset() {
+	*x = IndexDescriptor{}
+	mi := &file_meta_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexDescriptor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexDescriptor) ProtoMessage() {}
+
+func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexDescriptor.ProtoReflect.Descriptor instead.
+func (*IndexDescriptor) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IndexDescriptor) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *IndexDescriptor) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IndexDescriptor) GetColumnIds() []uint32 {
+	if x != nil {
+		return x.ColumnIds
+	}
+	return nil
+}
+
+func (x *IndexDescriptor) GetColumnDesc() []bool {
+	if x != nil {
+		return x.ColumnDesc
+	}
+	return nil
+}
+
+func (x *IndexDescriptor) GetUnique() bool {
+	if x != nil {
+		return x.Unique
+	}
+	return false
+}
+
+type AlterTableRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// table replaces the stored descriptor with the same id and name.
+	Table *TableDescriptor `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	// expected_version must equal the stored descriptor's version.
+	ExpectedVersion uint64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AlterTableRequest) Reset() {
+	*x = AlterTableRequest{}
+	mi := &file_meta_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterTableRequest) ProtoMessage() {}
+
+func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterTableRequest.ProtoReflect.Descriptor instead.
+func (*AlterTableRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AlterTableRequest) GetTable() *TableDescriptor {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
+func (x *AlterTableRequest) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type AlterTableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         *TableDescriptor       `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterTableResponse) Reset() {
+	*x = AlterTableResponse{}
+	mi := &file_meta_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterTableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterTableResponse) ProtoMessage() {}
+
+func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterTableResponse.ProtoReflect.Descriptor instead.
+func (*AlterTableResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AlterTableResponse) GetTable() *TableDescriptor {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
 type CreateTableRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// table.id and table.version are assigned by the service.
@@ -311,7 +511,7 @@ type CreateTableRequest struct {
 
 func (x *CreateTableRequest) Reset() {
 	*x = CreateTableRequest{}
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +523,7 @@ func (x *CreateTableRequest) String() string {
 func (*CreateTableRequest) ProtoMessage() {}
 
 func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +536,7 @@ func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
 func (*CreateTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{4}
+	return file_meta_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateTableRequest) GetTable() *TableDescriptor {
@@ -364,7 +564,7 @@ type CreateTableResponse struct {
 
 func (x *CreateTableResponse) Reset() {
 	*x = CreateTableResponse{}
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +576,7 @@ func (x *CreateTableResponse) String() string {
 func (*CreateTableResponse) ProtoMessage() {}
 
 func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +589,7 @@ func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
 func (*CreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{5}
+	return file_meta_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTableResponse) GetTable() *TableDescriptor {
@@ -407,16 +607,19 @@ func (x *CreateTableResponse) GetExisted() bool {
 }
 
 type DropTableRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	IfExists      bool                   `protobuf:"varint,2,opt,name=if_exists,json=ifExists,proto3" json:"if_exists,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	IfExists bool                   `protobuf:"varint,2,opt,name=if_exists,json=ifExists,proto3" json:"if_exists,omitempty"`
+	// kind is "view" to drop a view, anything else a table; dropping the
+	// other kind fails with FailedPrecondition.
+	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +631,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +644,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{6}
+	return file_meta_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DropTableRequest) GetName() string {
@@ -458,6 +661,13 @@ func (x *DropTableRequest) GetIfExists() bool {
 	return false
 }
 
+func (x *DropTableRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
 type DropTableResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Dropped       bool                   `protobuf:"varint,1,opt,name=dropped,proto3" json:"dropped,omitempty"`
@@ -467,7 +677,7 @@ type DropTableResponse struct {
 
 func (x *DropTableResponse) Reset() {
 	*x = DropTableResponse{}
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +689,7 @@ func (x *DropTableResponse) String() string {
 func (*DropTableResponse) ProtoMessage() {}
 
 func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +702,7 @@ func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
 func (*DropTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{7}
+	return file_meta_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DropTableResponse) GetDropped() bool {
@@ -510,7 +720,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +732,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +745,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{8}
+	return file_meta_proto_rawDescGZIP(), []int{11}
 }
 
 type WatchCatalogRequest struct {
@@ -546,7 +756,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +768,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +781,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{9}
+	return file_meta_proto_rawDescGZIP(), []int{12}
 }
 
 type Catalog struct {
@@ -585,7 +795,7 @@ type Catalog struct {
 
 func (x *Catalog) Reset() {
 	*x = Catalog{}
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +807,7 @@ func (x *Catalog) String() string {
 func (*Catalog) ProtoMessage() {}
 
 func (x *Catalog) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +820,7 @@ func (x *Catalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catalog.ProtoReflect.Descriptor instead.
 func (*Catalog) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{10}
+	return file_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Catalog) GetVersion() uint64 {
@@ -636,7 +846,7 @@ type LookupRangeRequest struct {
 
 func (x *LookupRangeRequest) Reset() {
 	*x = LookupRangeRequest{}
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +858,7 @@ func (x *LookupRangeRequest) String() string {
 func (*LookupRangeRequest) ProtoMessage() {}
 
 func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +871,7 @@ func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeRequest.ProtoReflect.Descriptor instead.
 func (*LookupRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{11}
+	return file_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LookupRangeRequest) GetKey() []byte {
@@ -680,7 +890,7 @@ type LookupRangeResponse struct {
 
 func (x *LookupRangeResponse) Reset() {
 	*x = LookupRangeResponse{}
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +902,7 @@ func (x *LookupRangeResponse) String() string {
 func (*LookupRangeResponse) ProtoMessage() {}
 
 func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +915,7 @@ func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeResponse.ProtoReflect.Descriptor instead.
 func (*LookupRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{12}
+	return file_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LookupRangeResponse) GetRange() *RangeDescriptor {
@@ -726,7 +936,7 @@ type ScanRangesRequest struct {
 
 func (x *ScanRangesRequest) Reset() {
 	*x = ScanRangesRequest{}
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +948,7 @@ func (x *ScanRangesRequest) String() string {
 func (*ScanRangesRequest) ProtoMessage() {}
 
 func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +961,7 @@ func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesRequest.ProtoReflect.Descriptor instead.
 func (*ScanRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{13}
+	return file_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ScanRangesRequest) GetStartKey() []byte {
@@ -777,7 +987,7 @@ type ScanRangesResponse struct {
 
 func (x *ScanRangesResponse) Reset() {
 	*x = ScanRangesResponse{}
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +999,7 @@ func (x *ScanRangesResponse) String() string {
 func (*ScanRangesResponse) ProtoMessage() {}
 
 func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1012,7 @@ func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesResponse.ProtoReflect.Descriptor instead.
 func (*ScanRangesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{14}
+	return file_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ScanRangesResponse) GetRanges() []*RangeDescriptor {
@@ -820,7 +1030,7 @@ type WatchRangesRequest struct {
 
 func (x *WatchRangesRequest) Reset() {
 	*x = WatchRangesRequest{}
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1042,7 @@ func (x *WatchRangesRequest) String() string {
 func (*WatchRangesRequest) ProtoMessage() {}
 
 func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1055,7 @@ func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{15}
+	return file_meta_proto_rawDescGZIP(), []int{18}
 }
 
 type RangeEvent struct {
@@ -859,7 +1069,7 @@ type RangeEvent struct {
 
 func (x *RangeEvent) Reset() {
 	*x = RangeEvent{}
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1081,7 @@ func (x *RangeEvent) String() string {
 func (*RangeEvent) ProtoMessage() {}
 
 func (x *RangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1094,7 @@ func (x *RangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeEvent.ProtoReflect.Descriptor instead.
 func (*RangeEvent) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{16}
+	return file_meta_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RangeEvent) GetSnapshot() bool {
@@ -917,7 +1127,7 @@ type SplitRangeRequest struct {
 
 func (x *SplitRangeRequest) Reset() {
 	*x = SplitRangeRequest{}
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1139,7 @@ func (x *SplitRangeRequest) String() string {
 func (*SplitRangeRequest) ProtoMessage() {}
 
 func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1152,7 @@ func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeRequest.ProtoReflect.Descriptor instead.
 func (*SplitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{17}
+	return file_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SplitRangeRequest) GetSplitKey() []byte {
@@ -962,7 +1172,7 @@ type SplitRangeResponse struct {
 
 func (x *SplitRangeResponse) Reset() {
 	*x = SplitRangeResponse{}
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1184,7 @@ func (x *SplitRangeResponse) String() string {
 func (*SplitRangeResponse) ProtoMessage() {}
 
 func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1197,7 @@ func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeResponse.ProtoReflect.Descriptor instead.
 func (*SplitRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{18}
+	return file_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SplitRangeResponse) GetLeft() *RangeDescriptor {
@@ -1017,7 +1227,7 @@ type NodeDescriptor struct {
 
 func (x *NodeDescriptor) Reset() {
 	*x = NodeDescriptor{}
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1239,7 @@ func (x *NodeDescriptor) String() string {
 func (*NodeDescriptor) ProtoMessage() {}
 
 func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1252,7 @@ func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDescriptor.ProtoReflect.Descriptor instead.
 func (*NodeDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{19}
+	return file_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *NodeDescriptor) GetId() uint64 {
@@ -1085,7 +1295,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1307,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1320,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{20}
+	return file_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RegisterNodeRequest) GetId() uint64 {
@@ -1144,7 +1354,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1366,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1379,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{21}
+	return file_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterNodeResponse) GetId() uint64 {
@@ -1195,7 +1405,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1417,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1430,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{22}
+	return file_meta_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *HeartbeatRequest) GetId() uint64 {
@@ -1238,7 +1448,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1460,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1473,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{23}
+	return file_meta_proto_rawDescGZIP(), []int{26}
 }
 
 type ListNodesRequest struct {
@@ -1274,7 +1484,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1496,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1509,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{24}
+	return file_meta_proto_rawDescGZIP(), []int{27}
 }
 
 type ListNodesResponse struct {
@@ -1311,7 +1521,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1533,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1546,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{25}
+	return file_meta_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
@@ -1363,7 +1573,7 @@ const file_meta_proto_rawDesc = "" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1a\n" +
 	"\bnullable\x18\x04 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06hidden\x18\x05 \x01(\bR\x06hidden\x12!\n" +
-	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\"\xfa\x01\n" +
+	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\"\xf6\x02\n" +
 	"\x0fTableDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1372,16 +1582,35 @@ const file_meta_proto_rawDesc = "" +
 	"\vprimary_key\x18\x05 \x03(\rR\n" +
 	"primaryKey\x12(\n" +
 	"\x10primary_key_desc\x18\x06 \x03(\bR\x0eprimaryKeyDesc\x12$\n" +
-	"\x0enext_column_id\x18\a \x01(\rR\fnextColumnId\"m\n" +
+	"\x0enext_column_id\x18\a \x01(\rR\fnextColumnId\x12\x1d\n" +
+	"\n" +
+	"view_query\x18\b \x01(\tR\tviewQuery\x127\n" +
+	"\aindexes\x18\t \x03(\v2\x1d.shardsql.api.IndexDescriptorR\aindexes\x12\"\n" +
+	"\rnext_index_id\x18\n" +
+	" \x01(\rR\vnextIndexId\"\x8d\x01\n" +
+	"\x0fIndexDescriptor\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"column_ids\x18\x03 \x03(\rR\tcolumnIds\x12\x1f\n" +
+	"\vcolumn_desc\x18\x04 \x03(\bR\n" +
+	"columnDesc\x12\x16\n" +
+	"\x06unique\x18\x05 \x01(\bR\x06unique\"s\n" +
+	"\x11AlterTableRequest\x123\n" +
+	"\x05table\x18\x01 \x01(\v2\x1d.shardsql.api.TableDescriptorR\x05table\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"I\n" +
+	"\x12AlterTableResponse\x123\n" +
+	"\x05table\x18\x01 \x01(\v2\x1d.shardsql.api.TableDescriptorR\x05table\"m\n" +
 	"\x12CreateTableRequest\x123\n" +
 	"\x05table\x18\x01 \x01(\v2\x1d.shardsql.api.TableDescriptorR\x05table\x12\"\n" +
 	"\rif_not_exists\x18\x02 \x01(\bR\vifNotExists\"d\n" +
 	"\x13CreateTableResponse\x123\n" +
 	"\x05table\x18\x01 \x01(\v2\x1d.shardsql.api.TableDescriptorR\x05table\x12\x18\n" +
-	"\aexisted\x18\x02 \x01(\bR\aexisted\"C\n" +
+	"\aexisted\x18\x02 \x01(\bR\aexisted\"W\n" +
 	"\x10DropTableRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
-	"\tif_exists\x18\x02 \x01(\bR\bifExists\"-\n" +
+	"\tif_exists\x18\x02 \x01(\bR\bifExists\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\"-\n" +
 	"\x11DropTableResponse\x12\x18\n" +
 	"\adropped\x18\x01 \x01(\bR\adropped\"\x13\n" +
 	"\x11GetCatalogRequest\"\x15\n" +
@@ -1426,11 +1655,13 @@ const file_meta_proto_rawDesc = "" +
 	"\x11HeartbeatResponse\"\x12\n" +
 	"\x10ListNodesRequest\"G\n" +
 	"\x11ListNodesResponse\x122\n" +
-	"\x05nodes\x18\x01 \x03(\v2\x1c.shardsql.api.NodeDescriptorR\x05nodes2\xc7\a\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1c.shardsql.api.NodeDescriptorR\x05nodes2\x98\b\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
-	"\tDropTable\x12\x1e.shardsql.api.DropTableRequest\x1a\x1f.shardsql.api.DropTableResponse\x12D\n" +
+	"\tDropTable\x12\x1e.shardsql.api.DropTableRequest\x1a\x1f.shardsql.api.DropTableResponse\x12O\n" +
+	"\n" +
+	"AlterTable\x12\x1f.shardsql.api.AlterTableRequest\x1a .shardsql.api.AlterTableResponse\x12D\n" +
 	"\n" +
 	"GetCatalog\x12\x1f.shardsql.api.GetCatalogRequest\x1a\x15.shardsql.api.Catalog\x12J\n" +
 	"\fWatchCatalog\x12!.shardsql.api.WatchCatalogRequest\x1a\x15.shardsql.api.Catalog0\x01\x12R\n" +
@@ -1456,76 +1687,84 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_meta_proto_goTypes = []any{
 	(*GetTimestampRequest)(nil),  // 0: shardsql.api.GetTimestampRequest
 	(*GetTimestampResponse)(nil), // 1: shardsql.api.GetTimestampResponse
 	(*ColumnDescriptor)(nil),     // 2: shardsql.api.ColumnDescriptor
 	(*TableDescriptor)(nil),      // 3: shardsql.api.TableDescriptor
-	(*CreateTableRequest)(nil),   // 4: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),  // 5: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),     // 6: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),    // 7: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),    // 8: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),  // 9: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),              // 10: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),   // 11: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),  // 12: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),    // 13: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),   // 14: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),   // 15: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),           // 16: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),    // 17: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),   // 18: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),       // 19: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),  // 20: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil), // 21: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),     // 22: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),    // 23: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),     // 24: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),    // 25: shardsql.api.ListNodesResponse
-	(*RangeDescriptor)(nil),      // 26: shardsql.api.RangeDescriptor
+	(*IndexDescriptor)(nil),      // 4: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),    // 5: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),   // 6: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),   // 7: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),  // 8: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),     // 9: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),    // 10: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),    // 11: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),  // 12: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),              // 13: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),   // 14: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),  // 15: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),    // 16: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),   // 17: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),   // 18: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),           // 19: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),    // 20: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),   // 21: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),       // 22: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),  // 23: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil), // 24: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),     // 25: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),    // 26: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),     // 27: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),    // 28: shardsql.api.ListNodesResponse
+	(*RangeDescriptor)(nil),      // 29: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
-	3,  // 1: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 2: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 3: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	26, // 4: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	26, // 5: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	26, // 6: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	26, // 7: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	26, // 8: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
-	19, // 9: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
-	0,  // 10: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
-	4,  // 11: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
-	6,  // 12: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
-	8,  // 13: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
-	9,  // 14: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
-	11, // 15: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
-	13, // 16: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
-	15, // 17: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
-	17, // 18: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	20, // 19: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	22, // 20: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	24, // 21: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	1,  // 22: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	5,  // 23: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	7,  // 24: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	10, // 25: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	10, // 26: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	12, // 27: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	14, // 28: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	16, // 29: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	18, // 30: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	21, // 31: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	23, // 32: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	25, // 33: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	22, // [22:34] is the sub-list for method output_type
-	10, // [10:22] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	4,  // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
+	3,  // 2: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 3: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 4: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 5: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 6: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
+	29, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	29, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	29, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	29, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	29, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	22, // 12: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
+	0,  // 13: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
+	7,  // 14: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
+	9,  // 15: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
+	5,  // 16: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
+	11, // 17: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
+	12, // 18: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
+	14, // 19: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
+	16, // 20: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
+	18, // 21: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
+	20, // 22: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
+	23, // 23: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	25, // 24: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	27, // 25: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	1,  // 26: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	8,  // 27: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	10, // 28: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	6,  // 29: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	13, // 30: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	13, // 31: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	15, // 32: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	17, // 33: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	19, // 34: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	21, // 35: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	24, // 36: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	26, // 37: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	28, // 38: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	26, // [26:39] is the sub-list for method output_type
+	13, // [13:26] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_meta_proto_init() }
@@ -1540,7 +1779,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	Meta_GetTimestamp_FullMethodName = "/shardsql.api.Meta/GetTimestamp"
 	Meta_CreateTable_FullMethodName  = "/shardsql.api.Meta/CreateTable"
 	Meta_DropTable_FullMethodName    = "/shardsql.api.Meta/DropTable"
+	Meta_AlterTable_FullMethodName   = "/shardsql.api.Meta/AlterTable"
 	Meta_GetCatalog_FullMethodName   = "/shardsql.api.Meta/GetCatalog"
 	Meta_WatchCatalog_FullMethodName = "/shardsql.api.Meta/WatchCatalog"
 	Meta_LookupRange_FullMethodName  = "/shardsql.api.Meta/LookupRange"
@@ -44,6 +45,9 @@ type MetaClient interface {
 	GetTimestamp(ctx context.Context, in *GetTimestampRequest, opts ...grpc.CallOption) (*GetTimestampResponse, error)
 	CreateTable(ctx context.Context, in *CreateTableRequest, opts ...grpc.CallOption) (*CreateTableResponse, error)
 	DropTable(ctx context.Context, in *DropTableRequest, opts ...grpc.CallOption) (*DropTableResponse, error)
+	// AlterTable replaces a descriptor if its version is still the expected
+	// one (compare-and-swap), bumping the version.
+	AlterTable(ctx context.Context, in *AlterTableRequest, opts ...grpc.CallOption) (*AlterTableResponse, error)
 	GetCatalog(ctx context.Context, in *GetCatalogRequest, opts ...grpc.CallOption) (*Catalog, error)
 	// WatchCatalog sends the whole catalog now and again after every change.
 	WatchCatalog(ctx context.Context, in *WatchCatalogRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Catalog], error)
@@ -91,6 +95,16 @@ func (c *metaClient) DropTable(ctx context.Context, in *DropTableRequest, opts .
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DropTableResponse)
 	err := c.cc.Invoke(ctx, Meta_DropTable_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) AlterTable(ctx context.Context, in *AlterTableRequest, opts ...grpc.CallOption) (*AlterTableResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlterTableResponse)
+	err := c.cc.Invoke(ctx, Meta_AlterTable_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +230,9 @@ type MetaServer interface {
 	GetTimestamp(context.Context, *GetTimestampRequest) (*GetTimestampResponse, error)
 	CreateTable(context.Context, *CreateTableRequest) (*CreateTableResponse, error)
 	DropTable(context.Context, *DropTableRequest) (*DropTableResponse, error)
+	// AlterTable replaces a descriptor if its version is still the expected
+	// one (compare-and-swap), bumping the version.
+	AlterTable(context.Context, *AlterTableRequest) (*AlterTableResponse, error)
 	GetCatalog(context.Context, *GetCatalogRequest) (*Catalog, error)
 	// WatchCatalog sends the whole catalog now and again after every change.
 	WatchCatalog(*WatchCatalogRequest, grpc.ServerStreamingServer[Catalog]) error
@@ -247,6 +264,9 @@ func (UnimplementedMetaServer) CreateTable(context.Context, *CreateTableRequest)
 }
 func (UnimplementedMetaServer) DropTable(context.Context, *DropTableRequest) (*DropTableResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DropTable not implemented")
+}
+func (UnimplementedMetaServer) AlterTable(context.Context, *AlterTableRequest) (*AlterTableResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AlterTable not implemented")
 }
 func (UnimplementedMetaServer) GetCatalog(context.Context, *GetCatalogRequest) (*Catalog, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetCatalog not implemented")
@@ -346,6 +366,24 @@ func _Meta_DropTable_Handler(srv interface{}, ctx context.Context, dec func(inte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MetaServer).DropTable(ctx, req.(*DropTableRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_AlterTable_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlterTableRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).AlterTable(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_AlterTable_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).AlterTable(ctx, req.(*AlterTableRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -516,6 +554,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropTable",
 			Handler:    _Meta_DropTable_Handler,
+		},
+		{
+			MethodName: "AlterTable",
+			Handler:    _Meta_AlterTable_Handler,
 		},
 		{
 			MethodName: "GetCatalog",

@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"context"
+	"github.com/shardsql/shardsql/internal/keys"
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/rowenc"
 	"github.com/shardsql/shardsql/internal/types"
@@ -30,6 +32,55 @@ func encodeRow(t *planner.Table, row []types.Datum) (key, value []byte, err erro
 		return nil, nil, err
 	}
 	return key, rowenc.EncodeRowValue(nil, ids, vals), nil
+}
+
+// indexEntry is one secondary-index entry of a row.
+type indexEntry struct {
+	key, value []byte
+	// unique entries must not exist yet (INSERT semantics).
+	unique bool
+}
+
+// indexEntries returns the secondary-index entries of a row whose row key
+// is rowKey: index columns, then the primary key unless the index is unique
+// and no index column is NULL (NULLs never conflict); the value is the row key.
+func indexEntries(t *planner.Table, row []types.Datum, rowKey []byte) ([]indexEntry, error) {
+	var out []indexEntry
+	for _, idx := range t.Indexes {
+		k := keys.IndexPrefix(t.ID, idx.ID)
+		hasNull := false
+		var err error
+		for i, o := range idx.Cols {
+			hasNull = hasNull || row[o].IsNull()
+			if k, err = rowenc.EncodeKeyDatum(k, row[o], idx.Desc[i]); err != nil {
+				return nil, err
+			}
+		}
+		unique := idx.Unique && !hasNull
+		if !unique {
+			for i, o := range t.PK {
+				if k, err = rowenc.EncodeKeyDatum(k, row[o], t.PKDesc[i]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, indexEntry{key: k, value: rowKey, unique: unique})
+	}
+	return out, nil
+}
+
+// writeEntries writes index entries (INSERT semantics for unique ones).
+func (r *runner) writeEntries(es []indexEntry) error {
+	for _, e := range es {
+		if e.unique {
+			if err := r.kv.Insert(e.key, e.value); err != nil {
+				return err
+			}
+		} else {
+			r.kv.Put(e.key, e.value)
+		}
+	}
+	return nil
 }
 
 func (r *runner) runInsert(p *planner.Insert) (int64, error) {
@@ -73,14 +124,22 @@ func (r *runner) runInsert(p *planner.Insert) (int64, error) {
 		if err := r.kv.Insert(key, value); err != nil {
 			return 0, err
 		}
+		entries, err := indexEntries(p.Table, row, key)
+		if err != nil {
+			return 0, err
+		}
+		if err := r.writeEntries(entries); err != nil {
+			return 0, err
+		}
 	}
 	return int64(len(rows)), nil
 }
 
 func (r *runner) runUpdate(p *planner.Update) (int64, error) {
+	t := p.Table
 	type change struct {
-		oldKey []byte
-		row    []types.Datum
+		oldKey, newKey, value []byte
+		oldIdx, newIdx        []indexEntry
 	}
 	// Read first, then write, so the scan never sees the statement's own writes.
 	var changes []change
@@ -91,32 +150,54 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 			if err != nil {
 				return err
 			}
-			if next[s.Ord], err = types.Cast(v, p.Table.Columns[s.Ord].Type); err != nil {
+			if next[s.Ord], err = types.Cast(v, t.Columns[s.Ord].Type); err != nil {
 				return err
 			}
 		}
-		changes = append(changes, change{oldKey: append([]byte(nil), key...), row: next})
+		c := change{oldKey: append([]byte(nil), key...)}
+		var err error
+		if c.newKey, c.value, err = encodeRow(t, next); err != nil {
+			return err
+		}
+		if c.oldIdx, err = indexEntries(t, row, c.oldKey); err != nil {
+			return err
+		}
+		if c.newIdx, err = indexEntries(t, next, c.newKey); err != nil {
+			return err
+		}
+		changes = append(changes, c)
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	// Deletes of moved keys first, so a key vacated by one row can take another.
-	newKeys := make([][]byte, len(changes))
-	values := make([][]byte, len(changes))
-	for i, c := range changes {
-		if newKeys[i], values[i], err = encodeRow(p.Table, c.row); err != nil {
-			return 0, err
-		}
-		if string(newKeys[i]) != string(c.oldKey) {
+	// Deletes of moved keys first, so a key vacated by one row can be
+	// taken by another row of the same statement.
+	for _, c := range changes {
+		if string(c.newKey) != string(c.oldKey) {
 			r.kv.Delete(c.oldKey)
 		}
+		for i, e := range c.oldIdx {
+			if string(e.key) != string(c.newIdx[i].key) {
+				r.kv.Delete(e.key)
+			}
+		}
 	}
-	for i, c := range changes {
-		if string(newKeys[i]) == string(c.oldKey) {
-			r.kv.Put(newKeys[i], values[i])
-		} else if err := r.kv.Insert(newKeys[i], values[i]); err != nil {
+	for _, c := range changes {
+		if string(c.newKey) == string(c.oldKey) {
+			r.kv.Put(c.newKey, c.value)
+		} else if err := r.kv.Insert(c.newKey, c.value); err != nil {
 			return 0, err
+		}
+		for i, e := range c.newIdx {
+			switch {
+			case string(e.key) != string(c.oldIdx[i].key):
+				if err := r.writeEntries([]indexEntry{e}); err != nil {
+					return 0, err
+				}
+			case string(e.value) != string(c.oldIdx[i].value):
+				r.kv.Put(e.key, e.value)
+			}
 		}
 	}
 	return int64(len(changes)), nil
@@ -124,10 +205,19 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 
 func (r *runner) runDelete(p *planner.Delete) (int64, error) {
 	var doomed [][]byte
+	var n int64
 	src := *p.Source
-	src.KeysOnly = src.Filter == nil
-	err := r.scan(&src, nil, func(key []byte, _ []types.Datum) error {
+	src.KeysOnly = src.Filter == nil && len(p.Table.Indexes) == 0
+	err := r.scan(&src, nil, func(key []byte, row []types.Datum) error {
+		n++
 		doomed = append(doomed, append([]byte(nil), key...))
+		entries, err := indexEntries(p.Table, row, key)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			doomed = append(doomed, e.key)
+		}
 		return nil
 	})
 	if err != nil {
@@ -136,5 +226,48 @@ func (r *runner) runDelete(p *planner.Delete) (int64, error) {
 	for _, k := range doomed {
 		r.kv.Delete(k)
 	}
-	return int64(len(doomed)), nil
+	return n, nil
+}
+
+// Backfill writes the entries of index idx for every row of table t, in
+// the transaction kv; it returns the number of rows indexed.
+func Backfill(ctx context.Context, t *planner.Table, idx planner.Index, kv KV) (int64, error) {
+	only := *t
+	only.Indexes = []planner.Index{idx}
+	r := &runner{ctx: ctx, kv: kv}
+	var entries []indexEntry
+	var n int64
+	err := r.scan(newFullScan(&only), nil, func(key []byte, row []types.Datum) error {
+		es, err := indexEntries(&only, row, append([]byte(nil), key...))
+		if err != nil {
+			return err
+		}
+		n++
+		entries = append(entries, es...)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, r.writeEntries(entries)
+}
+
+// DeleteSpan deletes every key in [start, end) in the transaction kv.
+func DeleteSpan(ctx context.Context, kv KV, start, end []byte) error {
+	var doomed [][]byte
+	if err := kv.Scan(ctx, start, end, true, func(k, _ []byte) error {
+		doomed = append(doomed, k)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		kv.Delete(k)
+	}
+	return nil
+}
+
+func newFullScan(t *planner.Table) *planner.Scan {
+	start, end := keys.RowSpan(t.ID)
+	return &planner.Scan{Table: t, Alias: t.Name, Access: planner.Access{Spans: []planner.Span{{Start: start, End: end}}, Full: true}}
 }

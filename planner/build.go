@@ -24,6 +24,10 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildUpdate(stmt.GetUpdateStmt(), cat)
 	case stmt.GetDeleteStmt() != nil:
 		return buildDelete(stmt.GetDeleteStmt(), cat)
+	case stmt.GetIndexStmt() != nil:
+		return buildCreateIndex(stmt.GetIndexStmt(), cat)
+	case stmt.GetViewStmt() != nil:
+		return buildCreateView(stmt.GetViewStmt(), cat)
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }
@@ -153,15 +157,104 @@ func assignCast(e Expr, c Column) (Expr, error) {
 }
 
 func buildDrop(ds *pg.DropStmt) (Plan, error) {
-	if ds.RemoveType != pg.ObjectType_OBJECT_TABLE {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "DROP %s is not supported yet", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
-	}
-	p := &DropTable{IfExists: ds.MissingOk}
+	var names []string
 	for _, o := range ds.Objects {
 		items := o.GetList().GetItems()
-		p.Names = append(p.Names, items[len(items)-1].GetString_().GetSval())
+		names = append(names, items[len(items)-1].GetString_().GetSval())
+	}
+	switch ds.RemoveType {
+	case pg.ObjectType_OBJECT_TABLE:
+		return &DropTable{Names: names, IfExists: ds.MissingOk}, nil
+	case pg.ObjectType_OBJECT_INDEX:
+		return &DropIndex{Names: names, IfExists: ds.MissingOk}, nil
+	case pg.ObjectType_OBJECT_VIEW:
+		return &DropView{Names: names, IfExists: ds.MissingOk}, nil
+	}
+	return nil, pgerr.New(pgerr.FeatureNotSupported, "DROP %s is not supported yet", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
+}
+
+func buildCreateIndex(is *pg.IndexStmt, cat Catalog) (Plan, error) {
+	if is.WhereClause != nil || len(is.IndexIncludingParams) > 0 {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "partial indexes and INCLUDE are not supported yet")
+	}
+	t, _, err := tableOf(is.Relation, cat)
+	if err != nil {
+		return nil, err
+	}
+	if t.ViewQuery != "" {
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a table", t.Name)
+	}
+	idx := Index{Name: is.Idxname, Unique: is.Unique}
+	for _, p := range is.IndexParams {
+		el := p.GetIndexElem()
+		if el.Expr != nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "expression indexes are not supported yet")
+		}
+		i := t.ColumnIndex(el.Name)
+		if i < 0 {
+			return nil, pgerr.New(pgerr.UndefinedColumn, "column %q does not exist", el.Name)
+		}
+		idx.Cols = append(idx.Cols, i)
+		idx.Desc = append(idx.Desc, el.Ordering == pg.SortByDir_SORTBY_DESC)
+	}
+	if idx.Name == "" {
+		idx.Name = t.Name
+		for _, o := range idx.Cols {
+			idx.Name += "_" + t.Columns[o].Name
+		}
+		idx.Name += "_idx"
+		if idx.Unique {
+			idx.Name = strings.TrimSuffix(idx.Name, "_idx") + "_key"
+		}
+	}
+	return &CreateIndex{Table: t, Index: idx, IfNotExists: is.IfNotExists}, nil
+}
+
+func buildCreateView(vs *pg.ViewStmt, cat Catalog) (Plan, error) {
+	sel := vs.Query.GetSelectStmt()
+	if sel == nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "this view query is not supported")
+	}
+	rel, _, err := buildQuery(sel, newStmtScope(cat))
+	if err != nil {
+		return nil, err
+	}
+	text, err := deparseSelect(vs.Query)
+	if err != nil {
+		return nil, err
+	}
+	p := &CreateView{Name: vs.View.Relname, Query: text, Replace: vs.Replace}
+	for _, c := range rel.Cols() {
+		if !c.Hidden {
+			p.Columns = append(p.Columns, ColInfo{Name: c.Name, T: c.T})
+		}
+	}
+	for i, a := range vs.Aliases {
+		if i < len(p.Columns) {
+			p.Columns[i].Name = a.GetString_().GetSval()
+		}
 	}
 	return p, nil
+}
+
+// deparseSelect returns the SQL text of a query node.
+func deparseSelect(n *pg.Node) (string, error) {
+	tree := &pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: n}}}
+	base, err := pg.Parse("SELECT 1")
+	if err != nil {
+		return "", err
+	}
+	tree.Version = base.Version
+	return pg.Deparse(tree)
+}
+
+// writableTable returns the table a DML statement writes: not a view.
+func writableTable(rv *pg.RangeVar, cat Catalog, verb string) (*Table, string, error) {
+	t, alias, err := tableOf(rv, cat)
+	if err == nil && t.ViewQuery != "" {
+		return nil, "", errAt(pgerr.FeatureNotSupported, rv.Location, "cannot %s view %q", verb, t.Name)
+	}
+	return t, alias, err
 }
 
 func tableOf(rv *pg.RangeVar, cat Catalog) (*Table, string, error) {
@@ -186,7 +279,7 @@ func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
 	if is.OnConflictClause != nil || len(is.ReturningList) > 0 || is.WithClause != nil {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT with ON CONFLICT, RETURNING or WITH is not supported yet")
 	}
-	t, _, err := tableOf(is.Relation, cat)
+	t, _, err := writableTable(is.Relation, cat, "insert into")
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +378,7 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 	if len(us.FromClause) > 0 || len(us.ReturningList) > 0 || us.WithClause != nil {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "UPDATE with FROM, RETURNING or WITH is not supported yet")
 	}
-	t, alias, err := tableOf(us.Relation, cat)
+	t, alias, err := writableTable(us.Relation, cat, "update")
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +422,7 @@ func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
 	if len(ds.UsingClause) > 0 || len(ds.ReturningList) > 0 || ds.WithClause != nil {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "DELETE with USING, RETURNING or WITH is not supported yet")
 	}
-	t, alias, err := tableOf(ds.Relation, cat)
+	t, alias, err := writableTable(ds.Relation, cat, "delete from")
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,30 @@ type Table struct {
 	// PK holds the ordinals (into Columns) of the primary key, in key order.
 	PK     []int
 	PKDesc []bool
+	// Indexes are the table's secondary indexes.
+	Indexes []Index
+	// ViewQuery, when set, makes this a view: the SQL of its query.
+	ViewQuery string
+}
+
+// Index is a secondary index: its entries are keyed by Cols (then the
+// primary key, unless Unique and no column is NULL) and hold the row key.
+type Index struct {
+	ID     uint32
+	Name   string
+	Cols   []int // ordinals into Table.Columns
+	Desc   []bool
+	Unique bool
+}
+
+// IndexByName returns the named index, or nil.
+func (t *Table) IndexByName(name string) *Index {
+	for i := range t.Indexes {
+		if t.Indexes[i].Name == name {
+			return &t.Indexes[i]
+		}
+	}
+	return nil
 }
 
 // ColumnIndex returns the ordinal of the named column, or -1.

@@ -15,6 +15,9 @@ func buildFrom(n *pg.Node, s *scope) (Rel, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t.ViewQuery != "" {
+			return buildView(t, alias, s)
+		}
 		rowStart, rowEnd := t.rowSpan()
 		return &Scan{Table: t, Alias: alias, Access: Access{Spans: []Span{{Start: rowStart, End: rowEnd}}, Full: true}}, nil
 	case n.GetRangeSubselect() != nil:
@@ -339,4 +342,33 @@ func equiKeys(on Expr, nl int) (lk, rk []Expr, rest Expr) {
 func hashable(a, b types.T) bool {
 	exact := func(t types.T) bool { return t.Family == types.IntFamily || t.Family == types.DecimalFamily }
 	return a.Family == b.Family || (exact(a) && exact(b))
+}
+
+// maxViewDepth bounds views defined over views.
+const maxViewDepth = 32
+
+// buildView plans a view as a derived table with the view's columns.
+func buildView(t *Table, alias string, s *scope) (Rel, error) {
+	s.q.stmt.viewDepth++
+	defer func() { s.q.stmt.viewDepth-- }()
+	if s.q.stmt.viewDepth > maxViewDepth {
+		return nil, pgerr.New(pgerr.ProgramLimitExceeded, "views nested too deeply (at %q)", t.Name)
+	}
+	tree, err := pg.Parse(t.ViewQuery)
+	if err != nil || len(tree.Stmts) != 1 || tree.Stmts[0].Stmt.GetSelectStmt() == nil {
+		return nil, pgerr.New(pgerr.Internal, "view %q has a bad definition", t.Name)
+	}
+	root := s
+	for root.parent != nil {
+		root = root.parent
+	}
+	rel, _, err := buildQuery(tree.Stmts[0].Stmt.GetSelectStmt(), root)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	return renameCols(rel, alias, names)
 }

@@ -89,3 +89,35 @@ func (*Update) plan()      {}
 func (*Delete) plan()      {}
 func (*Split) plan()       {}
 func (*ShowRanges) plan()  {}
+
+// CreateIndex adds a secondary index to a table and fills it.
+type CreateIndex struct {
+	Table       *Table
+	Index       Index
+	IfNotExists bool
+}
+
+// DropIndex removes secondary indexes.
+type DropIndex struct {
+	Names    []string
+	IfExists bool
+}
+
+// CreateView stores a view: its query's SQL and result columns.
+type CreateView struct {
+	Name    string
+	Query   string
+	Columns []ColInfo
+	Replace bool
+}
+
+// DropView removes views.
+type DropView struct {
+	Names    []string
+	IfExists bool
+}
+
+func (*CreateIndex) plan() {}
+func (*DropIndex) plan()   {}
+func (*CreateView) plan()  {}
+func (*DropView) plan()    {}

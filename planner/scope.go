@@ -11,6 +11,7 @@ import (
 type stmtInfo struct {
 	cat        Catalog
 	subqueries int
+	viewDepth  int
 }
 
 // queryInfo is one query level (a SELECT, or a subquery).

@@ -64,7 +64,9 @@ func (s *Server) CreateTable(ctx context.Context, req *api.CreateTableRequest) (
 		return nil, status.Error(codes.ResourceExhausted, "create table: table ids exhausted")
 	}
 	id := uint32(id64)
-	if err := s.splitForTable(ctx, id); err != nil {
+	if t.GetViewQuery() != "" {
+		// A view has no rows of its own, so no ranges.
+	} else if err := s.splitForTable(ctx, id); err != nil {
 		return nil, rpcErr(fmt.Errorf("create table %q: split ranges: %w", t.GetName(), err))
 	}
 
@@ -159,6 +161,16 @@ func (s *Server) DropTable(ctx context.Context, req *api.DropTableRequest) (*api
 		id, err := strconv.ParseUint(string(nameKVs[0].Value), 10, 32)
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "drop table %q: corrupt name index: %v", name, err)
+		}
+		if cur, err := s.tableByName(ctx, name); err == nil && cur != nil {
+			isView := cur.GetViewQuery() != ""
+			if wantView := req.GetKind() == "view"; isView != wantView {
+				what := "a table"
+				if wantView {
+					what = "a view"
+				}
+				return nil, status.Errorf(codes.FailedPrecondition, "%q is not %s", name, what)
+			}
 		}
 		var ver uint64
 		var verRev int64
@@ -320,4 +332,61 @@ func (s *Server) allocID(ctx context.Context, key string, first uint64) (uint64,
 		}
 	}
 	return 0, errConflict
+}
+
+// AlterTable replaces a table descriptor when its stored version is the
+// expected one, bumping the table and catalog versions.
+func (s *Server) AlterTable(ctx context.Context, req *api.AlterTableRequest) (*api.AlterTableResponse, error) {
+	t := req.GetTable()
+	if t == nil || t.GetId() == 0 {
+		return nil, status.Error(codes.InvalidArgument, "alter table: a descriptor with an id is required")
+	}
+	s.catalogMu.Lock()
+	defer s.catalogMu.Unlock()
+	for range maxTxnAttempts {
+		get, err := s.cli.Get(ctx, tableKey(t.GetId()))
+		if err != nil {
+			return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
+		}
+		if len(get.Kvs) == 0 {
+			return nil, status.Errorf(codes.NotFound, "table %q does not exist", t.GetName())
+		}
+		var cur api.TableDescriptor
+		if err := proto.Unmarshal(get.Kvs[0].Value, &cur); err != nil {
+			return nil, status.Errorf(codes.Internal, "alter table: corrupt descriptor: %v", err)
+		}
+		if cur.GetVersion() != req.GetExpectedVersion() {
+			return nil, status.Errorf(codes.Aborted, "table %q changed concurrently (version %d, expected %d)", cur.GetName(), cur.GetVersion(), req.GetExpectedVersion())
+		}
+		if cur.GetName() != t.GetName() {
+			return nil, status.Error(codes.InvalidArgument, "alter table: renaming is not supported")
+		}
+		desc := proto.Clone(t).(*api.TableDescriptor)
+		desc.Version = cur.GetVersion() + 1
+		val, err := proto.Marshal(desc)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "alter table: marshal descriptor: %v", err)
+		}
+		ver, verRev, err := s.readCounter(ctx, keyCatalogVersion, 0)
+		if err != nil {
+			return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
+		}
+		resp, err := s.cli.Txn(ctx).
+			If(
+				clientv3.Compare(clientv3.ModRevision(tableKey(t.GetId())), "=", get.Kvs[0].ModRevision),
+				clientv3.Compare(clientv3.ModRevision(keyCatalogVersion), "=", verRev),
+			).
+			Then(
+				clientv3.OpPut(tableKey(t.GetId()), string(val)),
+				clientv3.OpPut(keyCatalogVersion, strconv.FormatUint(ver+1, 10)),
+			).Commit()
+		if err != nil {
+			return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
+		}
+		if resp.Succeeded {
+			s.log.Info("table altered", "name", desc.Name, "id", desc.Id, "version", desc.Version)
+			return &api.AlterTableResponse{Table: desc}, nil
+		}
+	}
+	return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), errConflict))
 }

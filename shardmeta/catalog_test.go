@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/shardsql/shardsql/api"
 )
@@ -152,5 +153,51 @@ func TestWatchCatalog(t *testing.T) {
 	}
 	if next.Version != 3 || len(next.Tables) != 1 || next.Tables[0].Name != "b" {
 		t.Fatalf("after drop %+v", next)
+	}
+}
+
+func TestAlterTableAndViews(t *testing.T) {
+	env := startEnv(t, Config{})
+	ctx := testContext(t)
+	cl := env.cl
+	r, err := cl.CreateTable(ctx, &api.CreateTableRequest{Table: table("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := proto.Clone(r.Table).(*api.TableDescriptor)
+	next.Indexes = []*api.IndexDescriptor{{Id: 1, Name: "t_v_idx", ColumnIds: []uint32{2}}}
+	next.NextIndexId = 2
+	a, err := cl.AlterTable(ctx, &api.AlterTableRequest{Table: next, ExpectedVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Table.Version != 2 || len(a.Table.Indexes) != 1 {
+		t.Fatalf("altered %+v", a.Table)
+	}
+	// A second writer with the old version loses.
+	_, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: next, ExpectedVersion: 1})
+	wantCode(t, err, codes.Aborted)
+	renamed := proto.Clone(a.Table).(*api.TableDescriptor)
+	renamed.Name = "u"
+	_, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: renamed, ExpectedVersion: 2})
+	wantCode(t, err, codes.InvalidArgument)
+
+	view := &api.TableDescriptor{Name: "v", ViewQuery: "SELECT 1", Columns: []*api.ColumnDescriptor{{Id: 1, Name: "x", Type: "integer", Nullable: true}}}
+	if _, err := cl.CreateTable(ctx, &api.CreateTableRequest{Table: view}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.DropTable(ctx, &api.DropTableRequest{Name: "v"})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = cl.DropTable(ctx, &api.DropTableRequest{Name: "t", Kind: "view"})
+	wantCode(t, err, codes.FailedPrecondition)
+	if _, err := cl.DropTable(ctx, &api.DropTableRequest{Name: "v", Kind: "view"}); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := cl.GetCatalog(ctx, &api.GetCatalogRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Tables) != 1 || cat.Tables[0].Version != 2 || cat.Tables[0].Indexes[0].Name != "t_v_idx" {
+		t.Fatalf("catalog %+v", cat.Tables)
 	}
 }

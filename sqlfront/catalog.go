@@ -117,7 +117,7 @@ func (s sessionCatalog) Table(name string) (*planner.Table, error) {
 }
 
 func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
-	t := &planner.Table{ID: td.Id, Name: td.Name, Version: td.Version}
+	t := &planner.Table{ID: td.Id, Name: td.Name, Version: td.Version, ViewQuery: td.ViewQuery}
 	ord := map[uint32]int{}
 	for i, cd := range td.Columns {
 		typ, err := types.Parse(cd.Type)
@@ -135,11 +135,44 @@ func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
 		desc := i < len(td.PrimaryKeyDesc) && td.PrimaryKeyDesc[i]
 		t.PKDesc = append(t.PKDesc, desc)
 	}
+	for _, ix := range td.Indexes {
+		idx := planner.Index{ID: ix.Id, Name: ix.Name, Unique: ix.Unique}
+		for i, id := range ix.ColumnIds {
+			idx.Cols = append(idx.Cols, ord[id])
+			idx.Desc = append(idx.Desc, i < len(ix.ColumnDesc) && ix.ColumnDesc[i])
+		}
+		t.Indexes = append(t.Indexes, idx)
+	}
 	return t, nil
 }
 
+// indexDesc returns the descriptor form of an index of t.
+func indexDesc(t *planner.Table, idx planner.Index) *api.IndexDescriptor {
+	d := &api.IndexDescriptor{Id: idx.ID, Name: idx.Name, Unique: idx.Unique, ColumnDesc: idx.Desc}
+	for _, o := range idx.Cols {
+		d.ColumnIds = append(d.ColumnIds, t.Columns[o].ID)
+	}
+	return d
+}
+
+// findIndex returns the table holding the named index, or nil.
+func (c *catalogCache) findIndex(name string) (*planner.Table, *planner.Index) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, t := range c.byName {
+		if idx := t.IndexByName(name); idx != nil {
+			return t, idx
+		}
+	}
+	return nil, nil
+}
+
 func descFromTable(t *planner.Table) *api.TableDescriptor {
-	td := &api.TableDescriptor{Name: t.Name, NextColumnId: uint32(len(t.Columns) + 1)}
+	td := &api.TableDescriptor{Id: t.ID, Version: t.Version, Name: t.Name, NextColumnId: uint32(len(t.Columns) + 1), ViewQuery: t.ViewQuery}
+	for _, idx := range t.Indexes {
+		td.Indexes = append(td.Indexes, indexDesc(t, idx))
+		td.NextIndexId = max(td.NextIndexId, idx.ID+1)
+	}
 	for _, c := range t.Columns {
 		td.Columns = append(td.Columns, &api.ColumnDescriptor{
 			Id: c.ID, Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, Hidden: c.Hidden, DefaultExpr: c.Default,

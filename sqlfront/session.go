@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -209,18 +210,15 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		s.complete("CREATE TABLE")
 		return nil
 	case *planner.DropTable:
-		for _, name := range p.Names {
-			resp, err := s.srv.meta.DropTable(ctx, &api.DropTableRequest{Name: name, IfExists: p.IfExists})
-			if err != nil {
-				return metaError(err, name)
-			}
-			if !resp.Dropped {
-				s.notice(fmt.Sprintf("table %q does not exist, skipping", name))
-			}
-		}
-		s.srv.catalog.refresh(ctx)
-		s.complete("DROP TABLE")
-		return nil
+		return s.dropRelations(ctx, p.Names, p.IfExists, "table")
+	case *planner.DropView:
+		return s.dropRelations(ctx, p.Names, p.IfExists, "view")
+	case *planner.CreateView:
+		return s.createView(ctx, p)
+	case *planner.CreateIndex:
+		return s.createIndex(ctx, p)
+	case *planner.DropIndex:
+		return s.dropIndex(ctx, p)
 	case *planner.Split:
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
@@ -299,7 +297,7 @@ func (s *session) describeError(err error) error {
 
 func (s *session) uniqueViolation(key []byte) error {
 	e := pgerr.New(pgerr.UniqueViolation, "duplicate key value violates unique constraint")
-	id, _, ok := keys.DecodeTablePrefix(key)
+	id, rest, ok := keys.DecodeTablePrefix(key)
 	if !ok {
 		return e
 	}
@@ -307,16 +305,28 @@ func (s *session) uniqueViolation(key []byte) error {
 	if t == nil {
 		return e
 	}
-	e.Message = fmt.Sprintf("duplicate key value violates unique constraint %q", t.PKName())
-	pk, err := rowenc.DecodeRowKey(key, t.ID, t.PKTypes(), t.PKDesc)
-	if err != nil {
-		return e
+	name, cols, desc := t.PKName(), t.PK, t.PKDesc
+	b := rest[1:]
+	if len(rest) >= 5 && rest[0] == 'i' {
+		idxID := binary.BigEndian.Uint32(rest[1:5])
+		for _, idx := range t.Indexes {
+			if idx.ID == idxID {
+				name, cols, desc = idx.Name, idx.Cols, idx.Desc
+			}
+		}
+		b = rest[5:]
 	}
-	names := make([]string, len(pk))
-	vals := make([]string, len(pk))
-	for i, o := range t.PK {
+	e.Message = fmt.Sprintf("duplicate key value violates unique constraint %q", name)
+	names := make([]string, len(cols))
+	vals := make([]string, len(cols))
+	for i, o := range cols {
+		d, next, err := rowenc.DecodeKeyDatum(b, t.Columns[o].Type, desc[i])
+		if err != nil {
+			return e
+		}
+		b = next
 		names[i] = t.Columns[o].Name
-		vals[i] = pk[i].Text()
+		vals[i] = d.Text()
 	}
 	return e.WithDetail("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", "))
 }
