@@ -180,12 +180,18 @@ var errAmbiguous = errors.New("result unknown")
 // idempotent is false, a timed-out attempt is not retried (its effect is
 // unknown) and an ambiguous-result error is returned.
 func (c *Client) withRange(ctx context.Context, key []byte, idempotent bool, call rangeCall) error {
+	return c.withRangeBudget(ctx, key, idempotent, c.RetryBudget, call)
+}
+
+// withRangeBudget is withRange with its own retry budget; one attempt is
+// always made.
+func (c *Client) withRangeBudget(ctx context.Context, key []byte, idempotent bool, budget time.Duration, call rangeCall) error {
 	start := time.Now()
 	backoff := 5 * time.Millisecond
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if time.Since(start) > c.RetryBudget {
+			if time.Since(start) > budget {
 				return pgerr.Wrap(lastErr, pgerr.SystemError, "range unavailable after retrying")
 			}
 			t := time.NewTimer(backoff)

@@ -70,27 +70,51 @@ func (o *Oracle) fetchLoop() {
 			return
 		}
 		o.mu.Unlock()
-		var total uint32
-		for _, w := range batch {
-			total += w.n
+		// One RPC may reserve at most maxTSOBatch timestamps (the metadata
+		// service refuses more), and the sum of many uint32 counts may
+		// overflow: serve the waiters in chunks below the limit, so that one
+		// big Reserve neither fails nor is failed by its neighbours. A
+		// single waiter above the limit goes alone and fails.
+		for len(batch) > 0 {
+			i, total := 0, uint64(0)
+			for i < len(batch) && (i == 0 || total+uint64(batch[i].n) <= maxTSOBatch) {
+				total += uint64(batch[i].n)
+				i++
+			}
+			o.serve(batch[:i], total)
+			batch = batch[i:]
 		}
+	}
+}
+
+// maxTSOBatch is the most timestamps one GetTimestamp may reserve
+// (shardmeta.MaxTimestampCount, which txn may not import).
+const maxTSOBatch = 1 << 18
+
+// serve reserves total timestamps with one RPC and hands them out to batch.
+func (o *Oracle) serve(batch []tsoWaiter, total uint64) {
+	var resp *api.GetTimestampResponse
+	err := error(nil)
+	if total > maxTSOBatch {
+		err = fmt.Errorf("tso: %d timestamps asked for at once, at most %d", total, maxTSOBatch)
+	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
-		resp, err := o.meta.GetTimestamp(ctx, &api.GetTimestampRequest{Count: total})
+		resp, err = o.meta.GetTimestamp(ctx, &api.GetTimestampRequest{Count: uint32(total)})
 		cancel()
-		if err == nil && resp.Count < total {
+		if err == nil && uint64(resp.Count) < total {
 			err = fmt.Errorf("tso: asked for %d timestamps, got %d", total, resp.Count)
 		}
-		next := uint64(0)
-		if err == nil {
-			next = resp.Timestamp
+	}
+	next := uint64(0)
+	if err == nil {
+		next = resp.Timestamp
+	}
+	for _, w := range batch {
+		if err != nil {
+			w.ch <- tsoResult{err: fmt.Errorf("getting a timestamp: %w", err)}
+			continue
 		}
-		for _, w := range batch {
-			if err != nil {
-				w.ch <- tsoResult{err: fmt.Errorf("getting a timestamp: %w", err)}
-				continue
-			}
-			w.ch <- tsoResult{first: next}
-			next += uint64(w.n)
-		}
+		w.ch <- tsoResult{first: next}
+		next += uint64(w.n)
 	}
 }

@@ -60,8 +60,16 @@ func (c *rangeCache) insert(d *api.RangeDescriptor) {
 		return true
 	})
 	for _, o := range stale {
-		if o.RangeId == d.RangeId && o.Generation > d.Generation {
-			return // never replace a newer view with an older one
+		// Never replace a newer view with an older one. Generations are
+		// comparable across range ids: a split gives both halves the
+		// parent's generation + 1 (and moves bump it), so a cached range
+		// that overlaps d with a higher generation, whatever its id, was
+		// derived from d's span after d was read (a LookupRange answered
+		// before a split that lands after the split's right half was
+		// cached). A wrongly kept descriptor costs one range error, after
+		// which evict drops it.
+		if o.Generation > d.Generation {
+			return
 		}
 	}
 	for _, o := range stale {

@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/shardsql/shardsql/api"
@@ -64,6 +65,39 @@ func (c *Client) resolveLock(ctx context.Context, lock *api.LockInfo, lw *lockWa
 		lw.backoff *= 2
 	}
 	return nil
+}
+
+// txnCommitted reports whether the transaction startTS committed, asking
+// the shard of its primary key. A transaction that left no trace there is
+// rolled back by the question, so it cannot commit afterwards. The retry
+// budget bounds its retries (one attempt is always made).
+func (c *Client) txnCommitted(ctx context.Context, primary []byte, startTS uint64, budget time.Duration) (bool, error) {
+	now, err := c.oracle.Now(ctx)
+	if err != nil {
+		return false, err
+	}
+	var st *api.CheckTxnStatusResponse
+	err = c.withRangeBudget(ctx, primary, true, budget, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, _ *api.RangeDescriptor) (*api.RangeError, error) {
+		var err error
+		st, err = sc.CheckTxnStatus(ctx, &api.CheckTxnStatusRequest{Ctx: rc, Primary: primary, LockTs: startTS, CurrentTs: now})
+		if err != nil {
+			return nil, err
+		}
+		return st.RangeError, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if st.Error != nil {
+		return false, keyError(st.Error)
+	}
+	switch st.Status {
+	case api.CheckTxnStatusResponse_COMMITTED:
+		return true, nil
+	case api.CheckTxnStatusResponse_ROLLED_BACK:
+		return false, nil
+	}
+	return false, fmt.Errorf("transaction %d still holds a lock on %q", startTS, primary)
 }
 
 // resolveKeys commits (commitTS > 0) or rolls back the locks of startTS on keys.

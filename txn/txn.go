@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/shardsql/shardsql/api"
 	"github.com/shardsql/shardsql/internal/pgerr"
 )
@@ -35,17 +38,28 @@ type Txn struct {
 	StartTS uint64
 	writes  *btree.BTreeG[*api.Mutation]
 	done    bool
+	// begun is when StartTS was fetched: lock TTLs count from start_ts.
+	begun time.Time
 }
 
 func mutLess(a, b *api.Mutation) bool { return bytes.Compare(a.Key, b.Key) < 0 }
 
 // Begin starts a transaction reading at a fresh timestamp.
 func (c *Client) Begin(ctx context.Context) (*Txn, error) {
-	ts, err := c.oracle.Now(ctx)
+	begun := time.Now()
+	// Reserve start_ts and start_ts+1: a shard commits a 1PC transaction at
+	// max(start_ts+1, maxReadTS+1, ...), i.e. at the timestamp after some
+	// transaction's start_ts. Were that timestamp handed out as another
+	// transaction's start_ts, that transaction would see the write in its
+	// snapshot (commit_ts <= its start_ts) and yet fail with a write
+	// conflict on it (a version at or above start_ts), typically the next
+	// statement after a 1PC write. Keeping start_ts+1 out of circulation
+	// makes 1PC commit timestamps distinct from every start_ts.
+	ts, err := c.oracle.Reserve(ctx, 2)
 	if err != nil {
 		return nil, pgerr.Wrap(err, pgerr.SystemError, "starting transaction")
 	}
-	return &Txn{c: c, StartTS: ts, writes: btree.NewG(16, mutLess)}, nil
+	return &Txn{c: c, StartTS: ts, writes: btree.NewG(16, mutLess), begun: begun}, nil
 }
 
 // Client returns the client the transaction runs on.
@@ -351,6 +365,16 @@ func seq(n int) []int {
 
 func (t *Txn) onePC(ctx context.Context, muts []*api.Mutation) error {
 	lw := lockWaiter{}
+	// maybeApplied is set when an attempt failed in a way that does not
+	// prove the shard did not apply it (the connection broke, or the
+	// deadline passed, after the request may have been sent). A retry of
+	// an applied OnePC meets the transaction's own write records and
+	// reports a write conflict, so such outcomes are settled by asking the
+	// shard what became of the transaction instead of trusting them:
+	// reporting 40001 for a committed transaction makes the caller apply
+	// it twice.
+	maybeApplied := false
+	start := time.Now()
 	for {
 		var resp *api.OnePCResponse
 		err := t.c.withRange(ctx, muts[0].Key, false, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, d *api.RangeDescriptor) (*api.RangeError, error) {
@@ -360,22 +384,55 @@ func (t *Txn) onePC(ctx context.Context, muts []*api.Mutation) error {
 			var err error
 			resp, err = sc.OnePC(ctx, &api.OnePCRequest{Ctx: rc, Mutations: muts, StartTs: t.StartTS})
 			if err != nil {
+				if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
+					maybeApplied = true
+				}
 				return nil, err
 			}
 			return resp.RangeError, nil
 		})
-		if err != nil {
+		var kerr error
+		if err == nil {
+			var lock *api.LockInfo
+			lock, kerr = firstKeyError(resp.Errors)
+			if lock != nil {
+				if err := t.c.resolveLock(ctx, lock, &lw); err != nil {
+					return err
+				}
+				continue
+			}
+			if kerr == nil {
+				return nil
+			}
+		}
+		if !maybeApplied {
 			if errors.Is(err, errRegroup) {
 				return errRegroup
 			}
-			return commitRPCError(err)
-		}
-		lock, kerr := firstKeyError(resp.Errors)
-		if lock != nil {
-			if err := t.c.resolveLock(ctx, lock, &lw); err != nil {
-				return err
+			if err != nil {
+				return commitRPCError(err)
 			}
-			continue
+			return kerr
+		}
+		// Settle the outcome on the first key: committed, or rolled back
+		// now (which also fences a late delivery of the earlier attempt).
+		// It shares the commit's retry budget: an unreachable shard fails
+		// the commit (as unknown) within about one budget, not two.
+		committed, serr := t.c.txnCommitted(ctx, muts[0].Key, t.StartTS, t.c.RetryBudget-time.Since(start))
+		switch {
+		case serr != nil:
+			return pgerr.Wrap(serr, "08007", "transaction resolution unknown")
+		case committed:
+			return nil
+		case errors.Is(err, errRegroup):
+			// Not committed, and now rolled back: 2PC cannot go on with
+			// this start_ts. Nothing was written, so the caller may retry.
+			return pgerr.New(pgerr.SerializationFailure, "could not serialize access: transaction was aborted while its range changed")
+		case errors.Is(err, errAmbiguous):
+			// No longer ambiguous: it did not commit.
+			return pgerr.Wrap(err, pgerr.SystemError, "commit failed; the transaction was rolled back")
+		case err != nil:
+			return commitRPCError(err)
 		}
 		return kerr
 	}
@@ -414,24 +471,39 @@ func commitRPCError(err error) error {
 
 func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) error {
 	primary := keys[0]
-	ttl := uint64(t.c.LockTTL / time.Millisecond)
+	// A shard counts a lock's TTL from the transaction's start_ts, not from
+	// the prewrite: add the time the transaction has run so far, or the
+	// locks of a transaction that ran longer than LockTTL are expired the
+	// moment they are written and any reader rolls them back.
+	ttl := uint64((t.c.LockTTL + time.Since(t.begun)) / time.Millisecond)
 	// Phase one: prewrite every key, batched per range, in parallel.
 	var mu sync.Mutex
 	var firstErr error
-	err := t.c.runBatches(ctx, keys, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, idx []int) (*api.RangeError, error) {
+	txnCtx := ctx
+	err := t.c.runBatches(ctx, keys, true, func(actx context.Context, sc api.ShardClient, rc *api.RangeContext, idx []int) (*api.RangeError, error) {
 		batch := make([]*api.Mutation, len(idx))
 		for i, j := range idx {
 			batch[i] = muts[j]
 		}
 		lw := lockWaiter{}
-		for {
-			resp, err := sc.Prewrite(ctx, &api.PrewriteRequest{Ctx: rc, Mutations: batch, Primary: primary, StartTs: t.StartTS, LockTtlMs: ttl})
+		for attempt := 0; ; attempt++ {
+			// actx bounds one RPC attempt (rpcTimeout). Waiting for a lock
+			// may take longer than that (up to the holder's TTL, bounded by
+			// maxLockWait), so the wait runs under the transaction's
+			// context and the prewrite after it gets a fresh attempt
+			// deadline.
+			rctx, cancel := actx, context.CancelFunc(func() {})
+			if attempt > 0 {
+				rctx, cancel = context.WithTimeout(txnCtx, rpcTimeout)
+			}
+			resp, err := sc.Prewrite(rctx, &api.PrewriteRequest{Ctx: rc, Mutations: batch, Primary: primary, StartTs: t.StartTS, LockTtlMs: ttl})
+			cancel()
 			if err != nil || resp.RangeError != nil {
 				return resp.GetRangeError(), err
 			}
 			lock, kerr := firstKeyError(resp.Errors)
 			if lock != nil {
-				if err := t.c.resolveLock(ctx, lock, &lw); err != nil {
+				if err := t.c.resolveLock(txnCtx, lock, &lw); err != nil {
 					return nil, err
 				}
 				continue
