@@ -487,6 +487,10 @@ func checkWrite(r pebble.Reader, m *api.Mutation, startTS uint64) (own bool, ker
 				aborted = true
 				return false
 			}
+		}
+		// A commit at exactly startTS (a 1PC timestamp chosen by a shard) is
+		// visible to this transaction, so it is not a conflict.
+		if cts > startTS {
 			if conflict == nil {
 				conflict = &api.KeyError{Conflict: &api.WriteConflict{
 					Key:              append([]byte(nil), key...),
