@@ -5,10 +5,11 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build run test test-short bench proto lint clean
+.PHONY: build run test bench proto lint compat clean
 
 build:
 	$(GO) build -o bin/shardsql ./cmd/shardsql
+	$(GO) build -o bin/sqllogic ./cmd/sqllogic
 
 run: build
 	./bin/shardsql demo $(ARGS)
@@ -32,6 +33,10 @@ lint:
 	$(GO) vet ./...
 	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+
+# compat runs the sqllogictest corpus against PostgreSQL 15 and ShardSQL.
+compat: build
+	scripts/compat.sh
 
 clean:
 	rm -rf bin
