@@ -63,6 +63,19 @@ type runner struct {
 	// inSubquery counts the subquery evaluations under way; scans inside
 	// them go through the cache since they may run once per outer row.
 	inSubquery int
+	// ticks counts work done, to check for cancellation now and then.
+	ticks int
+}
+
+// tick checks for cancellation every few thousand units of work.
+func (r *runner) tick() error {
+	r.ticks++
+	if r.ticks&4095 == 0 {
+		if err := r.ctx.Err(); err != nil {
+			return pgerr.New(pgerr.QueryCanceled, "canceling statement due to user request")
+		}
+	}
+	return nil
 }
 
 type kvPair struct{ key, value []byte }
@@ -141,6 +154,9 @@ func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
 // filter admits, with the row's key.
 func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []types.Datum) error) error {
 	visit := func(key, value []byte) error {
+		if err := r.tick(); err != nil {
+			return err
+		}
 		row, err := decodeRow(s.Table, key, value, s.KeysOnly)
 		if err != nil {
 			return err

@@ -52,6 +52,9 @@ func (r *runner) runJoin(j *planner.Join, outer *env, emit func([]types.Datum) e
 		}
 		matched := false
 		for _, i := range cands {
+			if err := r.tick(); err != nil {
+				return err
+			}
 			row := make([]types.Datum, 0, nl+nr)
 			row = append(append(row, left...), right[i]...)
 			if j.On != nil {

@@ -41,6 +41,9 @@ func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) e
 		return nil
 	case *planner.Filter:
 		return r.run(rel.Input, outer, func(row []types.Datum) error {
+			if err := r.tick(); err != nil {
+				return err
+			}
 			v, err := r.eval(rel.Pred, &env{row: row, outer: outer})
 			if err != nil {
 				return err

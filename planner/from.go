@@ -372,3 +372,124 @@ func buildView(t *Table, alias string, s *scope) (Rel, error) {
 	}
 	return renameCols(rel, alias, names)
 }
+
+// orderJoins builds a FROM list of several items as a left-deep tree of
+// inner joins, choosing each next item so that a WHERE conjunct connects it
+// to the items before it where one can (avoiding cross products), places
+// the movable conjuncts in that tree, and restores the FROM order of the
+// columns on top, where the rest of the query expects them.
+func orderJoins(items []Rel, where Expr) Rel {
+	n := len(items)
+	off := make([]int, n)
+	var cols []ColInfo
+	for i, it := range items {
+		off[i] = len(cols)
+		cols = append(cols, it.Cols()...)
+	}
+	itemOf := func(ord int) int {
+		for i := n - 1; i >= 0; i-- {
+			if ord >= off[i] {
+				return i
+			}
+		}
+		return 0
+	}
+	type conj struct {
+		e     Expr
+		items map[int]bool
+		moves bool
+	}
+	var cs []conj
+	for _, c := range conjuncts(where) {
+		_, _, movable := colRange(c)
+		set := map[int]bool{}
+		visitExpr(c, func(x Expr) {
+			if r, ok := x.(*ColRef); ok {
+				set[itemOf(r.Ord)] = true
+			}
+		})
+		cs = append(cs, conj{e: c, items: set, moves: movable})
+	}
+	used := map[int]bool{0: true}
+	order := []int{0}
+	for len(order) < n {
+		best, bestScore := -1, 0
+		for j := 0; j < n; j++ {
+			if used[j] {
+				continue
+			}
+			score := 0
+			for _, c := range cs {
+				if !c.moves || !c.items[j] || len(c.items) < 2 {
+					continue
+				}
+				inside := true
+				for it := range c.items {
+					if it != j && !used[it] {
+						inside = false
+					}
+				}
+				if inside {
+					score++
+				}
+			}
+			if score > bestScore {
+				best, bestScore = j, score
+			}
+		}
+		if best < 0 {
+			for j := 0; j < n; j++ {
+				if !used[j] {
+					best = j
+					break
+				}
+			}
+		}
+		used[best] = true
+		order = append(order, best)
+	}
+	newOff := make([]int, n)
+	pos := 0
+	for _, i := range order {
+		newOff[i] = pos
+		pos += len(items[i].Cols())
+	}
+	remap := func(e Expr) Expr {
+		out, _ := mapExpr(e, func(x Expr) (Expr, error) {
+			if r, ok := x.(*ColRef); ok {
+				i := itemOf(r.Ord)
+				return &ColRef{Ord: newOff[i] + r.Ord - off[i], Name: r.Name, T: r.T}, nil
+			}
+			return x, nil
+		})
+		return out
+	}
+	var rel Rel = items[order[0]]
+	for _, i := range order[1:] {
+		rel = &Join{Kind: InnerJoin, Left: rel, Right: items[i]}
+	}
+	var moved, rest []Expr
+	for _, c := range cs {
+		if c.moves {
+			moved = append(moved, remap(c.e))
+		} else {
+			rest = append(rest, c.e)
+		}
+	}
+	if len(moved) > 0 {
+		rel = placeFilter(rel, &And{Args: moved})
+	}
+	exprs := make([]Expr, len(cols))
+	for ord, c := range cols {
+		i := itemOf(ord)
+		exprs[ord] = &ColRef{Ord: newOff[i] + ord - off[i], Name: c.Name, T: c.T}
+	}
+	rel = &Project{Input: rel, Exprs: exprs, Columns: cols}
+	switch len(rest) {
+	case 0:
+		return rel
+	case 1:
+		return &Filter{Input: rel, Pred: rest[0]}
+	}
+	return &Filter{Input: rel, Pred: &And{Args: rest}}
+}

@@ -27,6 +27,8 @@ type Scan struct {
 	// Filter is evaluated over the table row (pushed down from WHERE).
 	Filter   Expr
 	KeysOnly bool
+
+	cols []ColInfo
 }
 
 // Values produces constant rows (also the one empty row of SELECT without FROM).
@@ -55,6 +57,8 @@ type Join struct {
 	LeftKeys, RightKeys []Expr
 	// On is the rest of the join condition, over the joined row; nil: true.
 	On Expr
+
+	cols []ColInfo // cached Cols (deep join trees ask often)
 }
 
 // Filter keeps the rows Pred admits.
@@ -115,15 +119,22 @@ type SetOp struct {
 
 // Cols implementations.
 func (s *Scan) Cols() []ColInfo {
+	if s.cols != nil {
+		return s.cols
+	}
 	out := make([]ColInfo, len(s.Table.Columns))
 	for i, c := range s.Table.Columns {
 		out[i] = ColInfo{Name: c.Name, Table: s.Alias, T: c.Type, Hidden: c.Hidden}
 	}
+	s.cols = out
 	return out
 }
 func (v *Values) Cols() []ColInfo { return v.Columns }
 func (j *Join) Cols() []ColInfo {
-	return append(append([]ColInfo{}, j.Left.Cols()...), j.Right.Cols()...)
+	if j.cols == nil {
+		j.cols = append(append([]ColInfo{}, j.Left.Cols()...), j.Right.Cols()...)
+	}
+	return j.cols
 }
 func (f *Filter) Cols() []ColInfo    { return f.Input.Cols() }
 func (p *Project) Cols() []ColInfo   { return p.Columns }

@@ -212,11 +212,13 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	if len(ss.FromClause) == 0 {
 		rel = &Values{Rows: [][]Expr{{}}}
 	}
+	var items []Rel
 	for _, item := range ss.FromClause {
 		r, err := buildFrom(item, s)
 		if err != nil {
 			return nil, nil, err
 		}
+		items = append(items, r)
 		if rel == nil {
 			rel = r
 		} else {
@@ -233,7 +235,11 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		if w, err = coerceBool(w, -1); err != nil {
 			return nil, nil, err
 		}
-		rel = placeFilter(rel, w)
+		if len(items) > 2 {
+			rel = orderJoins(items, w)
+		} else {
+			rel = placeFilter(rel, w)
+		}
 	}
 	finishScans(rel)
 
@@ -458,6 +464,9 @@ type aggRewriter struct {
 }
 
 func (rw *aggRewriter) rewrite(e Expr) (Expr, error) {
+	if e == nil {
+		return nil, nil
+	}
 	// A whole subtree equal to a grouping expression is that group column.
 	for i, g := range rw.groups {
 		if g.String() == e.String() {

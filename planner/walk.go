@@ -128,6 +128,12 @@ func mapChildren(e Expr, f func(Expr) (Expr, error)) (Expr, error) {
 }
 
 // visitExpr calls f on every node of e (not entering subqueries).
+// Absent optional children (a CASE without ELSE) are not visited.
 func visitExpr(e Expr, f func(Expr)) {
-	mapExpr(e, func(x Expr) (Expr, error) { f(x); return x, nil })
+	mapExpr(e, func(x Expr) (Expr, error) {
+		if x != nil {
+			f(x)
+		}
+		return x, nil
+	})
 }

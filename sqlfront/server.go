@@ -39,9 +39,10 @@ type Server struct {
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
 
-	mu    sync.Mutex
-	lis   []net.Listener
-	conns map[net.Conn]struct{}
+	mu       sync.Mutex
+	lis      []net.Listener
+	conns    map[net.Conn]struct{}
+	sessions map[uint32]*session // by BackendKeyData process id, for cancel requests
 }
 
 // New returns a frontend using the metadata service cfg.Meta.
@@ -53,14 +54,15 @@ func New(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	client := txn.NewClient(cfg.Meta, logger)
 	s := &Server{
-		meta:    cfg.Meta,
-		logger:  logger,
-		client:  client,
-		catalog: newCatalogCache(cfg.Meta, logger),
-		rowIDs:  &rowIDAllocator{oracle: client.Oracle()},
-		ctx:     ctx,
-		cancel:  cancel,
-		conns:   map[net.Conn]struct{}{},
+		meta:     cfg.Meta,
+		logger:   logger,
+		client:   client,
+		catalog:  newCatalogCache(cfg.Meta, logger),
+		rowIDs:   &rowIDAllocator{oracle: client.Oracle()},
+		ctx:      ctx,
+		cancel:   cancel,
+		conns:    map[net.Conn]struct{}{},
+		sessions: map[uint32]*session{},
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.catalog.watch(ctx) }()
@@ -127,6 +129,14 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 		return
 	}
+	s.mu.Lock()
+	s.sessions[sess.pid] = sess
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess.pid)
+		s.mu.Unlock()
+	}()
 	sess.run()
 }
 
@@ -148,7 +158,8 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 				return nil, err
 			}
 		case *pgproto3.CancelRequest:
-			return nil, errClosedByClient // cancel comes with issue 6
+			s.cancelRequest(m.ProcessID, m.SecretKey)
+			return nil, errClosedByClient
 		case *pgproto3.StartupMessage:
 			if m.ProtocolVersion != pgproto3.ProtocolVersionNumber {
 				fatal(be, "08P01", fmt.Sprintf("unsupported frontend protocol %d.%d", m.ProtocolVersion>>16, m.ProtocolVersion&0xffff))
@@ -163,9 +174,9 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 			if db == "" {
 				db = user
 			}
-			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1)}
 			secret := make([]byte, 4)
 			rand.Read(secret)
+			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1), secret: secret}
 			be.Send(&pgproto3.AuthenticationOk{})
 			params := [][2]string{
 				{"server_version", "15.4"},
@@ -225,4 +236,16 @@ func (a *rowIDAllocator) NextRowID(ctx context.Context) (int64, error) {
 	id := a.next
 	a.next++
 	return int64(id & (1<<63 - 1)), nil
+}
+
+// cancelRequest cancels the statement running on the session with the given
+// process id, if the secret matches.
+func (s *Server) cancelRequest(pid uint32, secret []byte) {
+	s.mu.Lock()
+	sess := s.sessions[pid]
+	s.mu.Unlock()
+	if sess == nil || string(sess.secret) != string(secret) {
+		return
+	}
+	sess.cancelStatement()
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -30,6 +32,19 @@ type session struct {
 	user     string
 	database string
 	pid      uint32
+	secret   []byte
+
+	mu sync.Mutex
+	// cancel cancels the running statement (nil between statements).
+	cancel context.CancelFunc
+}
+
+func (s *session) cancelStatement() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
 }
 
 // maxAutoRetries bounds the transparent retries of an implicit transaction
@@ -90,7 +105,24 @@ func (s *session) skipUntilSync() bool {
 // simpleQuery runs every statement of a Query message, stopping at the first error.
 func (s *session) simpleQuery(sql string) {
 	defer s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-	ctx := s.srv.ctx
+	ctx, cancel := context.WithCancel(s.srv.ctx)
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.cancel = nil
+		s.mu.Unlock()
+		cancel()
+	}()
+	// A bug in one statement must not take the server down: report it as
+	// an internal error on this connection and carry on.
+	defer func() {
+		if p := recover(); p != nil {
+			s.srv.logger.Error("panic while running a statement", "panic", p, "sql", sql, "stack", string(debug.Stack()))
+			s.sendError(pgerr.New(pgerr.Internal, "internal error: %v", p))
+		}
+	}()
 	cat := sessionCatalog{ctx: ctx, cache: s.srv.catalog}
 	if p, ok, err := planner.BuildCustom(sql, cat); ok {
 		if err != nil {
@@ -290,7 +322,7 @@ func (s *session) describeError(err error) error {
 		return s.uniqueViolation(ke.ExistingKey())
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return pgerr.Wrap(err, pgerr.QueryCanceled, "canceling statement")
+		return pgerr.New(pgerr.QueryCanceled, "canceling statement due to user request")
 	}
 	return err
 }
