@@ -724,12 +724,17 @@ func (x *CommitResponse) GetError() *KeyError {
 }
 
 type RollbackRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ctx           *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
-	Keys          [][]byte               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
-	StartTs       uint64                 `protobuf:"varint,3,opt,name=start_ts,json=startTs,proto3" json:"start_ts,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Ctx     *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
+	Keys    [][]byte               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	StartTs uint64                 `protobuf:"varint,3,opt,name=start_ts,json=startTs,proto3" json:"start_ts,omitempty"`
+	// pessimistic_only releases only the transaction's pessimistic (LOCK op)
+	// locks on keys and writes no ROLLBACK record, so the transaction may
+	// still write those keys later (a statement that restarts, or ROLLBACK TO
+	// SAVEPOINT). Other locks of the transaction are left alone.
+	PessimisticOnly bool `protobuf:"varint,4,opt,name=pessimistic_only,json=pessimisticOnly,proto3" json:"pessimistic_only,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RollbackRequest) Reset() {
@@ -781,6 +786,13 @@ func (x *RollbackRequest) GetStartTs() uint64 {
 		return x.StartTs
 	}
 	return 0
+}
+
+func (x *RollbackRequest) GetPessimisticOnly() bool {
+	if x != nil {
+		return x.PessimisticOnly
+	}
+	return false
 }
 
 type RollbackResponse struct {
@@ -1344,6 +1356,277 @@ func (x *PrepareSplitResponse) GetMaxReadTs() uint64 {
 	return 0
 }
 
+type AcquireLocksRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Ctx     *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
+	Keys    [][]byte               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Primary []byte                 `protobuf:"bytes,3,opt,name=primary,proto3" json:"primary,omitempty"`
+	StartTs uint64                 `protobuf:"varint,4,opt,name=start_ts,json=startTs,proto3" json:"start_ts,omitempty"`
+	// for_update_ts is the timestamp the statement read at: a version
+	// committed after it is a conflict (the statement must re-read).
+	ForUpdateTs   uint64 `protobuf:"varint,5,opt,name=for_update_ts,json=forUpdateTs,proto3" json:"for_update_ts,omitempty"`
+	LockTtlMs     uint64 `protobuf:"varint,6,opt,name=lock_ttl_ms,json=lockTtlMs,proto3" json:"lock_ttl_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcquireLocksRequest) Reset() {
+	*x = AcquireLocksRequest{}
+	mi := &file_shard_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcquireLocksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcquireLocksRequest) ProtoMessage() {}
+
+func (x *AcquireLocksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcquireLocksRequest.ProtoReflect.Descriptor instead.
+func (*AcquireLocksRequest) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AcquireLocksRequest) GetCtx() *RangeContext {
+	if x != nil {
+		return x.Ctx
+	}
+	return nil
+}
+
+func (x *AcquireLocksRequest) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *AcquireLocksRequest) GetPrimary() []byte {
+	if x != nil {
+		return x.Primary
+	}
+	return nil
+}
+
+func (x *AcquireLocksRequest) GetStartTs() uint64 {
+	if x != nil {
+		return x.StartTs
+	}
+	return 0
+}
+
+func (x *AcquireLocksRequest) GetForUpdateTs() uint64 {
+	if x != nil {
+		return x.ForUpdateTs
+	}
+	return 0
+}
+
+func (x *AcquireLocksRequest) GetLockTtlMs() uint64 {
+	if x != nil {
+		return x.LockTtlMs
+	}
+	return 0
+}
+
+type AcquireLocksResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RangeError *RangeError            `protobuf:"bytes,1,opt,name=range_error,json=rangeError,proto3" json:"range_error,omitempty"`
+	// errors, when any key failed: locked (another transaction holds it),
+	// conflict (committed after for_update_ts; conflict_commit_ts says when),
+	// or aborted (this transaction was rolled back). No lock of the request
+	// is taken when any key fails.
+	Errors        []*KeyError `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcquireLocksResponse) Reset() {
+	*x = AcquireLocksResponse{}
+	mi := &file_shard_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcquireLocksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcquireLocksResponse) ProtoMessage() {}
+
+func (x *AcquireLocksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcquireLocksResponse.ProtoReflect.Descriptor instead.
+func (*AcquireLocksResponse) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AcquireLocksResponse) GetRangeError() *RangeError {
+	if x != nil {
+		return x.RangeError
+	}
+	return nil
+}
+
+func (x *AcquireLocksResponse) GetErrors() []*KeyError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+type TxnHeartbeatRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Ctx     *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
+	Primary []byte                 `protobuf:"bytes,2,opt,name=primary,proto3" json:"primary,omitempty"`
+	StartTs uint64                 `protobuf:"varint,3,opt,name=start_ts,json=startTs,proto3" json:"start_ts,omitempty"`
+	// ttl_ms is the new TTL, counted like prewrite's from start_ts's physical time.
+	TtlMs         uint64 `protobuf:"varint,4,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnHeartbeatRequest) Reset() {
+	*x = TxnHeartbeatRequest{}
+	mi := &file_shard_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnHeartbeatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnHeartbeatRequest) ProtoMessage() {}
+
+func (x *TxnHeartbeatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnHeartbeatRequest.ProtoReflect.Descriptor instead.
+func (*TxnHeartbeatRequest) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TxnHeartbeatRequest) GetCtx() *RangeContext {
+	if x != nil {
+		return x.Ctx
+	}
+	return nil
+}
+
+func (x *TxnHeartbeatRequest) GetPrimary() []byte {
+	if x != nil {
+		return x.Primary
+	}
+	return nil
+}
+
+func (x *TxnHeartbeatRequest) GetStartTs() uint64 {
+	if x != nil {
+		return x.StartTs
+	}
+	return 0
+}
+
+func (x *TxnHeartbeatRequest) GetTtlMs() uint64 {
+	if x != nil {
+		return x.TtlMs
+	}
+	return 0
+}
+
+type TxnHeartbeatResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RangeError    *RangeError            `protobuf:"bytes,1,opt,name=range_error,json=rangeError,proto3" json:"range_error,omitempty"`
+	Error         *KeyError              `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	LockTtlMs     uint64                 `protobuf:"varint,3,opt,name=lock_ttl_ms,json=lockTtlMs,proto3" json:"lock_ttl_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnHeartbeatResponse) Reset() {
+	*x = TxnHeartbeatResponse{}
+	mi := &file_shard_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnHeartbeatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnHeartbeatResponse) ProtoMessage() {}
+
+func (x *TxnHeartbeatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnHeartbeatResponse.ProtoReflect.Descriptor instead.
+func (*TxnHeartbeatResponse) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TxnHeartbeatResponse) GetRangeError() *RangeError {
+	if x != nil {
+		return x.RangeError
+	}
+	return nil
+}
+
+func (x *TxnHeartbeatResponse) GetError() *KeyError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *TxnHeartbeatResponse) GetLockTtlMs() uint64 {
+	if x != nil {
+		return x.LockTtlMs
+	}
+	return 0
+}
+
 var File_shard_proto protoreflect.FileDescriptor
 
 const file_shard_proto_rawDesc = "" +
@@ -1401,11 +1684,12 @@ const file_shard_proto_rawDesc = "" +
 	"\x0eCommitResponse\x129\n" +
 	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
 	"rangeError\x12,\n" +
-	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\"n\n" +
+	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\"\x99\x01\n" +
 	"\x0fRollbackRequest\x12,\n" +
 	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x12\x12\n" +
 	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x19\n" +
-	"\bstart_ts\x18\x03 \x01(\x04R\astartTs\"{\n" +
+	"\bstart_ts\x18\x03 \x01(\x04R\astartTs\x12)\n" +
+	"\x10pessimistic_only\x18\x04 \x01(\bR\x0fpessimisticOnly\"{\n" +
 	"\x10RollbackResponse\x129\n" +
 	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
 	"rangeError\x12,\n" +
@@ -1455,7 +1739,28 @@ const file_shard_proto_rawDesc = "" +
 	"rangeError\x12\x1f\n" +
 	"\vright_empty\x18\x02 \x01(\bR\n" +
 	"rightEmpty\x12\x1e\n" +
-	"\vmax_read_ts\x18\x03 \x01(\x04R\tmaxReadTs2\xf2\x05\n" +
+	"\vmax_read_ts\x18\x03 \x01(\x04R\tmaxReadTs\"\xd0\x01\n" +
+	"\x13AcquireLocksRequest\x12,\n" +
+	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x18\n" +
+	"\aprimary\x18\x03 \x01(\fR\aprimary\x12\x19\n" +
+	"\bstart_ts\x18\x04 \x01(\x04R\astartTs\x12\"\n" +
+	"\rfor_update_ts\x18\x05 \x01(\x04R\vforUpdateTs\x12\x1e\n" +
+	"\vlock_ttl_ms\x18\x06 \x01(\x04R\tlockTtlMs\"\x81\x01\n" +
+	"\x14AcquireLocksResponse\x129\n" +
+	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
+	"rangeError\x12.\n" +
+	"\x06errors\x18\x02 \x03(\v2\x16.shardsql.api.KeyErrorR\x06errors\"\x8f\x01\n" +
+	"\x13TxnHeartbeatRequest\x12,\n" +
+	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x12\x18\n" +
+	"\aprimary\x18\x02 \x01(\fR\aprimary\x12\x19\n" +
+	"\bstart_ts\x18\x03 \x01(\x04R\astartTs\x12\x15\n" +
+	"\x06ttl_ms\x18\x04 \x01(\x04R\x05ttlMs\"\x9f\x01\n" +
+	"\x14TxnHeartbeatResponse\x129\n" +
+	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
+	"rangeError\x12,\n" +
+	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\x12\x1e\n" +
+	"\vlock_ttl_ms\x18\x03 \x01(\x04R\tlockTtlMs2\xa0\a\n" +
 	"\x05Shard\x12:\n" +
 	"\x03Get\x12\x18.shardsql.api.GetRequest\x1a\x19.shardsql.api.GetResponse\x12I\n" +
 	"\bBatchGet\x12\x1d.shardsql.api.BatchGetRequest\x1a\x1e.shardsql.api.BatchGetResponse\x12=\n" +
@@ -1466,6 +1771,8 @@ const file_shard_proto_rawDesc = "" +
 	"\x0eCheckTxnStatus\x12#.shardsql.api.CheckTxnStatusRequest\x1a$.shardsql.api.CheckTxnStatusResponse\x12R\n" +
 	"\vResolveLock\x12 .shardsql.api.ResolveLockRequest\x1a!.shardsql.api.ResolveLockResponse\x12@\n" +
 	"\x05OnePC\x12\x1a.shardsql.api.OnePCRequest\x1a\x1b.shardsql.api.OnePCResponse\x12U\n" +
+	"\fAcquireLocks\x12!.shardsql.api.AcquireLocksRequest\x1a\".shardsql.api.AcquireLocksResponse\x12U\n" +
+	"\fTxnHeartbeat\x12!.shardsql.api.TxnHeartbeatRequest\x1a\".shardsql.api.TxnHeartbeatResponse\x12U\n" +
 	"\fPrepareSplit\x12!.shardsql.api.PrepareSplitRequest\x1a\".shardsql.api.PrepareSplitResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
 var (
@@ -1481,7 +1788,7 @@ func file_shard_proto_rawDescGZIP() []byte {
 }
 
 var file_shard_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_shard_proto_goTypes = []any{
 	(CheckTxnStatusResponse_Status)(0), // 0: shardsql.api.CheckTxnStatusResponse.Status
 	(*GetRequest)(nil),                 // 1: shardsql.api.GetRequest
@@ -1504,72 +1811,86 @@ var file_shard_proto_goTypes = []any{
 	(*OnePCResponse)(nil),              // 18: shardsql.api.OnePCResponse
 	(*PrepareSplitRequest)(nil),        // 19: shardsql.api.PrepareSplitRequest
 	(*PrepareSplitResponse)(nil),       // 20: shardsql.api.PrepareSplitResponse
-	(*RangeContext)(nil),               // 21: shardsql.api.RangeContext
-	(*RangeError)(nil),                 // 22: shardsql.api.RangeError
-	(*KeyError)(nil),                   // 23: shardsql.api.KeyError
-	(*KeyValue)(nil),                   // 24: shardsql.api.KeyValue
-	(*Mutation)(nil),                   // 25: shardsql.api.Mutation
+	(*AcquireLocksRequest)(nil),        // 21: shardsql.api.AcquireLocksRequest
+	(*AcquireLocksResponse)(nil),       // 22: shardsql.api.AcquireLocksResponse
+	(*TxnHeartbeatRequest)(nil),        // 23: shardsql.api.TxnHeartbeatRequest
+	(*TxnHeartbeatResponse)(nil),       // 24: shardsql.api.TxnHeartbeatResponse
+	(*RangeContext)(nil),               // 25: shardsql.api.RangeContext
+	(*RangeError)(nil),                 // 26: shardsql.api.RangeError
+	(*KeyError)(nil),                   // 27: shardsql.api.KeyError
+	(*KeyValue)(nil),                   // 28: shardsql.api.KeyValue
+	(*Mutation)(nil),                   // 29: shardsql.api.Mutation
 }
 var file_shard_proto_depIdxs = []int32{
-	21, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
-	21, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
-	24, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
-	21, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
-	24, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
-	21, // 11: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
-	25, // 12: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
-	22, // 13: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 14: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
-	21, // 15: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 16: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 17: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
-	21, // 18: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 19: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 20: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
-	21, // 21: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 22: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 23: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
+	25, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
+	25, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
+	28, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
+	25, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
+	28, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
+	25, // 11: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 12: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
+	26, // 13: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 14: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
+	25, // 15: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 16: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 17: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
+	25, // 18: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 19: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 20: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
+	25, // 21: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 22: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 23: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
 	0,  // 24: shardsql.api.CheckTxnStatusResponse.status:type_name -> shardsql.api.CheckTxnStatusResponse.Status
-	21, // 25: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 26: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 27: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
-	21, // 28: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
-	25, // 29: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
-	22, // 30: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
-	23, // 31: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
-	21, // 32: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
-	22, // 33: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
-	1,  // 34: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
-	3,  // 35: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
-	5,  // 36: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
-	7,  // 37: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
-	9,  // 38: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
-	11, // 39: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
-	13, // 40: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
-	15, // 41: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
-	17, // 42: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
-	19, // 43: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
-	2,  // 44: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
-	4,  // 45: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
-	6,  // 46: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
-	8,  // 47: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
-	10, // 48: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
-	12, // 49: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
-	14, // 50: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
-	16, // 51: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
-	18, // 52: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
-	20, // 53: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
-	44, // [44:54] is the sub-list for method output_type
-	34, // [34:44] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	25, // 25: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 26: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 27: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
+	25, // 28: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 29: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
+	26, // 30: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 31: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
+	25, // 32: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 33: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
+	25, // 34: shardsql.api.AcquireLocksRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 35: shardsql.api.AcquireLocksResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 36: shardsql.api.AcquireLocksResponse.errors:type_name -> shardsql.api.KeyError
+	25, // 37: shardsql.api.TxnHeartbeatRequest.ctx:type_name -> shardsql.api.RangeContext
+	26, // 38: shardsql.api.TxnHeartbeatResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 39: shardsql.api.TxnHeartbeatResponse.error:type_name -> shardsql.api.KeyError
+	1,  // 40: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
+	3,  // 41: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
+	5,  // 42: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
+	7,  // 43: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
+	9,  // 44: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
+	11, // 45: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
+	13, // 46: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
+	15, // 47: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
+	17, // 48: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
+	21, // 49: shardsql.api.Shard.AcquireLocks:input_type -> shardsql.api.AcquireLocksRequest
+	23, // 50: shardsql.api.Shard.TxnHeartbeat:input_type -> shardsql.api.TxnHeartbeatRequest
+	19, // 51: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
+	2,  // 52: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
+	4,  // 53: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
+	6,  // 54: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
+	8,  // 55: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
+	10, // 56: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
+	12, // 57: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
+	14, // 58: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
+	16, // 59: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
+	18, // 60: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
+	22, // 61: shardsql.api.Shard.AcquireLocks:output_type -> shardsql.api.AcquireLocksResponse
+	24, // 62: shardsql.api.Shard.TxnHeartbeat:output_type -> shardsql.api.TxnHeartbeatResponse
+	20, // 63: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
+	52, // [52:64] is the sub-list for method output_type
+	40, // [40:52] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_shard_proto_init() }
@@ -1584,7 +1905,7 @@ func file_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shard_proto_rawDesc), len(file_shard_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

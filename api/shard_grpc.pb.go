@@ -28,6 +28,8 @@ const (
 	Shard_CheckTxnStatus_FullMethodName = "/shardsql.api.Shard/CheckTxnStatus"
 	Shard_ResolveLock_FullMethodName    = "/shardsql.api.Shard/ResolveLock"
 	Shard_OnePC_FullMethodName          = "/shardsql.api.Shard/OnePC"
+	Shard_AcquireLocks_FullMethodName   = "/shardsql.api.Shard/AcquireLocks"
+	Shard_TxnHeartbeat_FullMethodName   = "/shardsql.api.Shard/TxnHeartbeat"
 	Shard_PrepareSplit_FullMethodName   = "/shardsql.api.Shard/PrepareSplit"
 )
 
@@ -49,6 +51,11 @@ type ShardClient interface {
 	// OnePC prewrites and commits in one step when every key of a
 	// transaction falls in one range.
 	OnePC(ctx context.Context, in *OnePCRequest, opts ...grpc.CallOption) (*OnePCResponse, error)
+	// AcquireLocks takes pessimistic locks (locks without a value) at
+	// statement time, for UPDATE, DELETE and SELECT ... FOR UPDATE.
+	AcquireLocks(ctx context.Context, in *AcquireLocksRequest, opts ...grpc.CallOption) (*AcquireLocksResponse, error)
+	// TxnHeartbeat extends the TTL of a transaction's primary lock.
+	TxnHeartbeat(ctx context.Context, in *TxnHeartbeatRequest, opts ...grpc.CallOption) (*TxnHeartbeatResponse, error)
 	// PrepareSplit fences [split_key, end) of a range ahead of a split that
 	// shardmeta is about to commit, and reports whether that half is empty.
 	PrepareSplit(ctx context.Context, in *PrepareSplitRequest, opts ...grpc.CallOption) (*PrepareSplitResponse, error)
@@ -152,6 +159,26 @@ func (c *shardClient) OnePC(ctx context.Context, in *OnePCRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *shardClient) AcquireLocks(ctx context.Context, in *AcquireLocksRequest, opts ...grpc.CallOption) (*AcquireLocksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcquireLocksResponse)
+	err := c.cc.Invoke(ctx, Shard_AcquireLocks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *shardClient) TxnHeartbeat(ctx context.Context, in *TxnHeartbeatRequest, opts ...grpc.CallOption) (*TxnHeartbeatResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TxnHeartbeatResponse)
+	err := c.cc.Invoke(ctx, Shard_TxnHeartbeat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *shardClient) PrepareSplit(ctx context.Context, in *PrepareSplitRequest, opts ...grpc.CallOption) (*PrepareSplitResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PrepareSplitResponse)
@@ -180,6 +207,11 @@ type ShardServer interface {
 	// OnePC prewrites and commits in one step when every key of a
 	// transaction falls in one range.
 	OnePC(context.Context, *OnePCRequest) (*OnePCResponse, error)
+	// AcquireLocks takes pessimistic locks (locks without a value) at
+	// statement time, for UPDATE, DELETE and SELECT ... FOR UPDATE.
+	AcquireLocks(context.Context, *AcquireLocksRequest) (*AcquireLocksResponse, error)
+	// TxnHeartbeat extends the TTL of a transaction's primary lock.
+	TxnHeartbeat(context.Context, *TxnHeartbeatRequest) (*TxnHeartbeatResponse, error)
 	// PrepareSplit fences [split_key, end) of a range ahead of a split that
 	// shardmeta is about to commit, and reports whether that half is empty.
 	PrepareSplit(context.Context, *PrepareSplitRequest) (*PrepareSplitResponse, error)
@@ -219,6 +251,12 @@ func (UnimplementedShardServer) ResolveLock(context.Context, *ResolveLockRequest
 }
 func (UnimplementedShardServer) OnePC(context.Context, *OnePCRequest) (*OnePCResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method OnePC not implemented")
+}
+func (UnimplementedShardServer) AcquireLocks(context.Context, *AcquireLocksRequest) (*AcquireLocksResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AcquireLocks not implemented")
+}
+func (UnimplementedShardServer) TxnHeartbeat(context.Context, *TxnHeartbeatRequest) (*TxnHeartbeatResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TxnHeartbeat not implemented")
 }
 func (UnimplementedShardServer) PrepareSplit(context.Context, *PrepareSplitRequest) (*PrepareSplitResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PrepareSplit not implemented")
@@ -406,6 +444,42 @@ func _Shard_OnePC_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Shard_AcquireLocks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcquireLocksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShardServer).AcquireLocks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shard_AcquireLocks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShardServer).AcquireLocks(ctx, req.(*AcquireLocksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Shard_TxnHeartbeat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TxnHeartbeatRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShardServer).TxnHeartbeat(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shard_TxnHeartbeat_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShardServer).TxnHeartbeat(ctx, req.(*TxnHeartbeatRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Shard_PrepareSplit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PrepareSplitRequest)
 	if err := dec(in); err != nil {
@@ -466,6 +540,14 @@ var Shard_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OnePC",
 			Handler:    _Shard_OnePC_Handler,
+		},
+		{
+			MethodName: "AcquireLocks",
+			Handler:    _Shard_AcquireLocks_Handler,
+		},
+		{
+			MethodName: "TxnHeartbeat",
+			Handler:    _Shard_TxnHeartbeat_Handler,
 		},
 		{
 			MethodName: "PrepareSplit",
