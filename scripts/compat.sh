@@ -30,6 +30,8 @@ TIMEOUT=${COMPAT_TIMEOUT:-10s}
 PARALLEL=${COMPAT_PARALLEL:-1}
 FILE_TIMEOUT=${COMPAT_FILE_TIMEOUT:-600}
 if [ $# -gt 0 ]; then CORPUS=("$@"); else CORPUS=("${SLT_CORPUS:-$ROOT/../shared/sqllogictest}"); fi
+# The runner prints cleaned paths; give it cleaned ones so its lines match.
+for i in "${!CORPUS[@]}"; do CORPUS[$i]=$(realpath "${CORPUS[$i]}"); done
 
 WORK=$(mktemp -d /tmp/shardsql-compat.XXXXXX)
 OUT=${COMPAT_OUT:-$WORK/out}
