@@ -171,6 +171,16 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	locks := make([][]byte, 0, 2*len(changes))
+	for _, c := range changes {
+		locks = append(locks, c.oldKey)
+		if string(c.newKey) != string(c.oldKey) {
+			locks = append(locks, c.newKey)
+		}
+	}
+	if err := r.lockRows(locks); err != nil {
+		return 0, err
+	}
 	// Deletes of moved keys first, so a key vacated by one row can be
 	// taken by another row of the same statement.
 	for _, c := range changes {
@@ -221,6 +231,9 @@ func (r *runner) runDelete(p *planner.Delete) (int64, error) {
 		return nil
 	})
 	if err != nil {
+		return 0, err
+	}
+	if err := r.lockRows(doomed); err != nil {
 		return 0, err
 	}
 	for _, k := range doomed {

@@ -21,6 +21,22 @@ type KV interface {
 	Delete(key []byte)
 }
 
+// Locker is implemented by a KV that locks the rows a statement is about to
+// change (explicit transactions: pessimistic locks at statement time). A
+// lock conflict error makes the caller re-run the statement on a newer
+// snapshot (READ COMMITTED) or fail it (REPEATABLE READ).
+type Locker interface {
+	LockRows(ctx context.Context, keys [][]byte) error
+}
+
+// lockRows locks keys when the KV takes row locks.
+func (r *runner) lockRows(keys [][]byte) error {
+	if l, ok := r.kv.(Locker); ok && len(keys) > 0 {
+		return l.LockRows(r.ctx, keys)
+	}
+	return nil
+}
+
 // RowIDs hands out cluster-wide unique row ids.
 type RowIDs interface {
 	NextRowID(ctx context.Context) (int64, error)

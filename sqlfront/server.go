@@ -138,6 +138,9 @@ func (s *Server) serveConn(conn net.Conn) {
 		s.mu.Unlock()
 	}()
 	sess.run()
+	if sess.tx != nil {
+		sess.tx.t.Rollback() // the client went away mid-transaction
+	}
 }
 
 var errClosedByClient = errors.New("connection closed by client")
@@ -176,7 +179,7 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 			}
 			secret := make([]byte, 4)
 			rand.Read(secret)
-			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1), secret: secret}
+			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1), secret: secret, defaultIsolation: readCommitted}
 			be.Send(&pgproto3.AuthenticationOk{})
 			params := [][2]string{
 				{"server_version", "15.4"},

@@ -37,6 +37,11 @@ type session struct {
 	mu sync.Mutex
 	// cancel cancels the running statement (nil between statements).
 	cancel context.CancelFunc
+
+	// tx is the open explicit transaction, nil outside BEGIN ... COMMIT.
+	tx               *txnState
+	defaultIsolation string
+	defaultReadOnly  bool
 }
 
 func (s *session) cancelStatement() {
@@ -68,7 +73,7 @@ func (s *session) run() {
 		case *pgproto3.Terminate:
 			return
 		case *pgproto3.Sync:
-			s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+			s.readyForQuery()
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
 			// The extended protocol comes with issue 6: report it once and
 			// skip to Sync, as the protocol requires after an error.
@@ -76,7 +81,7 @@ func (s *session) run() {
 			if !s.skipUntilSync() {
 				return
 			}
-			s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+			s.readyForQuery()
 		default:
 			fatal(s.be, pgerr.ProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
 			return
@@ -104,7 +109,7 @@ func (s *session) skipUntilSync() bool {
 
 // simpleQuery runs every statement of a Query message, stopping at the first error.
 func (s *session) simpleQuery(sql string) {
-	defer s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	defer s.readyForQuery()
 	ctx, cancel := context.WithCancel(s.srv.ctx)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -145,6 +150,7 @@ func (s *session) simpleQuery(sql string) {
 	}
 	for _, raw := range tree.Stmts {
 		if err := s.execStmt(ctx, raw.Stmt, cat); err != nil {
+			s.failTx(err)
 			s.sendError(err)
 			return
 		}
@@ -162,14 +168,17 @@ func parseError(err error) error {
 }
 
 func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalog) error {
+	if ts := stmt.GetTransactionStmt(); ts != nil {
+		return s.transactionStmt(ctx, ts)
+	}
+	if s.tx != nil && s.tx.failed {
+		return errAborted
+	}
 	switch {
 	case stmt.GetVariableSetStmt() != nil:
-		s.complete("SET")
-		return nil
+		return s.setVariable(stmt.GetVariableSetStmt())
 	case stmt.GetVariableShowStmt() != nil:
 		return s.show(stmt.GetVariableShowStmt().Name)
-	case stmt.GetTransactionStmt() != nil:
-		return pgerr.New(pgerr.FeatureNotSupported, "explicit transactions are not supported yet: every statement commits on its own")
 	}
 	p, err := planner.Build(stmt, cat)
 	if err != nil {
@@ -186,8 +195,8 @@ func (s *session) show(name string) error {
 	vals := map[string]string{
 		"server_version": "15.4", "server_version_num": "150004", "client_encoding": "UTF8",
 		"datestyle": "ISO, MDY", "timezone": "UTC", "standard_conforming_strings": "on",
-		"transaction_isolation": "read committed", "integer_datetimes": "on",
-		"default_transaction_isolation": "read committed", "search_path": `"$user", public`,
+		"transaction_isolation": s.currentIsolation(), "integer_datetimes": "on",
+		"default_transaction_isolation": s.defaultIsolation, "search_path": `"$user", public`,
 	}
 	v, ok := vals[strings.ToLower(name)]
 	if !ok {
@@ -255,8 +264,13 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
 		return s.showRanges(ctx, p)
-	case *planner.Select:
-		return s.runSelect(ctx, p)
+	}
+	if s.tx != nil {
+		err := s.inExplicit(ctx, p)
+		return s.describeError(err)
+	}
+	if sel, ok := p.(*planner.Select); ok {
+		return s.runSelect(ctx, sel)
 	}
 	return s.runWrite(ctx, p)
 }

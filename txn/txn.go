@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -36,10 +37,23 @@ func errConflict(detail string) error {
 type Txn struct {
 	c       *Client
 	StartTS uint64
-	writes  *btree.BTreeG[*api.Mutation]
-	done    bool
+	// ReadTS is the snapshot reads use: StartTS, or a fresh timestamp per
+	// statement under READ COMMITTED.
+	ReadTS uint64
+	// Pessimistic makes LockKeys take locks (explicit transactions).
+	Pessimistic bool
+	writes      *btree.BTreeG[*api.Mutation]
+	done        bool
 	// begun is when StartTS was fetched: lock TTLs count from start_ts.
 	begun time.Time
+
+	// primary is the key every lock of the transaction names; set by the
+	// first LockKeys, else chosen at commit.
+	primary []byte
+	// locked holds the keys under this transaction's pessimistic locks.
+	locked map[string]bool
+	// stopHeartbeat ends the primary's TTL heartbeat.
+	stopHeartbeat context.CancelFunc
 }
 
 func mutLess(a, b *api.Mutation) bool { return bytes.Compare(a.Key, b.Key) < 0 }
@@ -59,8 +73,23 @@ func (c *Client) Begin(ctx context.Context) (*Txn, error) {
 	if err != nil {
 		return nil, pgerr.Wrap(err, pgerr.SystemError, "starting transaction")
 	}
-	return &Txn{c: c, StartTS: ts, writes: btree.NewG(16, mutLess), begun: begun}, nil
+	return &Txn{c: c, StartTS: ts, ReadTS: ts, writes: btree.NewG(16, mutLess), begun: begun}, nil
 }
+
+// Savepoint is a copy of a transaction's write buffer to go back to.
+type Savepoint struct {
+	writes *btree.BTreeG[*api.Mutation]
+}
+
+// Savepoint returns the buffer as it is now (copy on write, cheap).
+func (t *Txn) Savepoint() Savepoint { return Savepoint{writes: t.writes.Clone()} }
+
+// RollbackTo restores the buffer of a savepoint. Locks taken since stay
+// until the transaction ends.
+func (t *Txn) RollbackTo(sp Savepoint) { t.writes = sp.writes.Clone() }
+
+// Writes returns the number of buffered writes.
+func (t *Txn) Writes() int { return t.writes.Len() }
 
 // Client returns the client the transaction runs on.
 func (t *Txn) Client() *Client { return t.c }
@@ -111,7 +140,7 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 		var resp *api.GetResponse
 		err := t.c.withRange(ctx, key, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, _ *api.RangeDescriptor) (*api.RangeError, error) {
 			var err error
-			resp, err = sc.Get(ctx, &api.GetRequest{Ctx: rc, Key: key, Ts: t.StartTS})
+			resp, err = sc.Get(ctx, &api.GetRequest{Ctx: rc, Key: key, Ts: t.ReadTS})
 			if err != nil {
 				return nil, err
 			}
@@ -275,7 +304,7 @@ func (t *Txn) scanSpan(ctx context.Context, s, e []byte, keysOnly bool, out chan
 				reqEnd, next = d.EndKey, d.EndKey
 			}
 			var err error
-			resp, err = sc.Scan(ctx, &api.ScanRequest{Ctx: rc, StartKey: cur, EndKey: reqEnd, Ts: t.StartTS, Limit: 1024, KeysOnly: keysOnly})
+			resp, err = sc.Scan(ctx, &api.ScanRequest{Ctx: rc, StartKey: cur, EndKey: reqEnd, Ts: t.ReadTS, Limit: 1024, KeysOnly: keysOnly})
 			if err != nil {
 				return nil, err
 			}
@@ -320,11 +349,34 @@ func (t *Txn) mutations() []*api.Mutation {
 	return out
 }
 
-// Rollback abandons the transaction. Nothing was written before Commit, so
-// there is nothing to clean up.
+// Rollback abandons the transaction: buffered writes are dropped and its
+// pessimistic locks released (in the background).
 func (t *Txn) Rollback() {
+	if t.done {
+		return
+	}
 	t.done = true
 	t.writes.Clear(false)
+	t.stopLocks()
+	if len(t.locked) > 0 {
+		t.c.rollbackAsync(t.lockedKeys(), t.StartTS)
+	}
+}
+
+func (t *Txn) stopLocks() {
+	if t.stopHeartbeat != nil {
+		t.stopHeartbeat()
+		t.stopHeartbeat = nil
+	}
+}
+
+func (t *Txn) lockedKeys() [][]byte {
+	keys := make([][]byte, 0, len(t.locked))
+	for k := range t.locked {
+		keys = append(keys, []byte(k))
+	}
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+	return keys
 }
 
 // Commit writes the buffered mutations atomically: one round (1PC) when they
@@ -334,6 +386,14 @@ func (t *Txn) Commit(ctx context.Context) error {
 		return errors.New("transaction already finished")
 	}
 	t.done = true
+	defer t.stopLocks()
+	// Locked keys the transaction did not write are committed as LOCK
+	// mutations, which releases them.
+	for k := range t.locked {
+		if _, ok := t.writes.Get(&api.Mutation{Key: []byte(k)}); !ok {
+			t.writes.ReplaceOrInsert(&api.Mutation{Op: api.Mutation_LOCK, Key: []byte(k)})
+		}
+	}
 	muts := t.mutations()
 	if len(muts) == 0 {
 		return nil
@@ -341,6 +401,10 @@ func (t *Txn) Commit(ctx context.Context) error {
 	keys := make([][]byte, len(muts))
 	for i, m := range muts {
 		keys[i] = m.Key
+	}
+	if len(t.locked) > 0 {
+		// Pessimistic locks already name the primary: always two phases.
+		return t.twoPC(ctx, muts, keys)
 	}
 	groups, err := t.c.group(ctx, keys, seq(len(keys)))
 	if err != nil {
@@ -471,6 +535,9 @@ func commitRPCError(err error) error {
 
 func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) error {
 	primary := keys[0]
+	if t.primary != nil {
+		primary = t.primary
+	}
 	// A shard counts a lock's TTL from the transaction's start_ts, not from
 	// the prewrite: add the time the transaction has run so far, or the
 	// locks of a transaction that ran longer than LockTTL are expired the
@@ -556,8 +623,14 @@ func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) er
 	}
 	// Secondaries are committed in the background; readers that meet their
 	// locks first roll them forward from the primary.
-	if len(keys) > 1 {
-		t.c.commitAsync(keys[1:], t.StartTS, commitTS)
+	var secondaries [][]byte
+	for _, k := range keys {
+		if !bytes.Equal(k, primary) {
+			secondaries = append(secondaries, k)
+		}
+	}
+	if len(secondaries) > 0 {
+		t.c.commitAsync(secondaries, t.StartTS, commitTS)
 	}
 	return nil
 }
