@@ -5,7 +5,7 @@
 // Pebble key layout (one keyspace per server, user keys escaped so that byte
 // order is preserved and a fixed-width timestamp can follow):
 //
-//	L + esc(key)                    -> lock record (primary, start_ts, ttl, op)
+//	L + esc(key)                    -> lock record (primary, start_ts, ttl, op[, for_update_ts])
 //	W + esc(key) + desc(commit_ts)  -> write record (start_ts, kind), newest first
 //	D + esc(key) + desc(start_ts)   -> value written by the transaction start_ts
 //	M + name                        -> local metadata (node id)
@@ -13,6 +13,12 @@
 // Every state change goes through (*Store).apply, which commits a Pebble batch
 // with a synced WAL write; replication will later slot in under it. Reads use
 // Pebble snapshots and never take the store's write mutex.
+//
+// A lock with op LOCK is a pessimistic lock (AcquireLocks): it carries no
+// value, readers ignore it, other transactions' writes wait on it, and its
+// own transaction's prewrite turns it into a prewrite lock without a
+// write-conflict check (the lock was taken at for_update_ts after checking
+// that nothing committed later, and has kept writers out since).
 //
 // The package is layered: store.go opens Pebble and owns the apply path,
 // mvcc.go implements the Percolator rules over a Pebble reader or batch,

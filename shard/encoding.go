@@ -116,16 +116,31 @@ type lockRecord struct {
 	startTS uint64
 	ttlMs   uint64
 	op      api.Mutation_Op
+	// forUpdateTS is the highest for_update_ts a pessimistic lock was
+	// acquired (or re-acquired) at; 0 for a lock taken by prewrite alone.
+	forUpdateTS uint64
 }
 
-// Lock record encoding: op(1) start_ts(8) ttl_ms(8) primary(rest).
-const lockHeaderLen = 1 + 8 + 8
+// Lock record encoding: op(1) start_ts(8) ttl_ms(8) [for_update_ts(8)]
+// primary(rest). for_update_ts is present when the op byte carries
+// lockFlagForUpdate, so records written before it existed still decode.
+const (
+	lockHeaderLen     = 1 + 8 + 8
+	lockFlagForUpdate = 0x80
+)
 
 func (l *lockRecord) encode() []byte {
-	b := make([]byte, 0, lockHeaderLen+len(l.primary))
-	b = append(b, byte(l.op))
+	b := make([]byte, 0, lockHeaderLen+8+len(l.primary))
+	op := byte(l.op)
+	if l.forUpdateTS != 0 {
+		op |= lockFlagForUpdate
+	}
+	b = append(b, op)
 	b = binary.BigEndian.AppendUint64(b, l.startTS)
 	b = binary.BigEndian.AppendUint64(b, l.ttlMs)
+	if l.forUpdateTS != 0 {
+		b = binary.BigEndian.AppendUint64(b, l.forUpdateTS)
+	}
 	return append(b, l.primary...)
 }
 
@@ -133,12 +148,21 @@ func decodeLock(v []byte) (*lockRecord, error) {
 	if len(v) < lockHeaderLen {
 		return nil, fmt.Errorf("lock record: %d bytes, want at least %d", len(v), lockHeaderLen)
 	}
-	return &lockRecord{
-		op:      api.Mutation_Op(v[0]),
+	l := &lockRecord{
+		op:      api.Mutation_Op(v[0] &^ lockFlagForUpdate),
 		startTS: binary.BigEndian.Uint64(v[1:9]),
 		ttlMs:   binary.BigEndian.Uint64(v[9:17]),
-		primary: append([]byte(nil), v[17:]...),
-	}, nil
+	}
+	rest := v[lockHeaderLen:]
+	if v[0]&lockFlagForUpdate != 0 {
+		if len(rest) < 8 {
+			return nil, fmt.Errorf("lock record: %d bytes, want at least %d", len(v), lockHeaderLen+8)
+		}
+		l.forUpdateTS = binary.BigEndian.Uint64(rest)
+		rest = rest[8:]
+	}
+	l.primary = append([]byte(nil), rest...)
+	return l, nil
 }
 
 func (l *lockRecord) info(key []byte) *api.LockInfo {

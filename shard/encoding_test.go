@@ -52,6 +52,18 @@ func TestRecordEncoding(t *testing.T) {
 	if err != nil || !bytes.Equal(got.primary, l.primary) || got.startTS != 7 || got.ttlMs != 9 || got.op != api.Mutation_INSERT {
 		t.Fatalf("lock round trip: %+v %v", got, err)
 	}
+	// A pessimistic lock carries its for_update_ts.
+	pl := lockRecord{primary: []byte("q"), startTS: 7, ttlMs: 9, op: api.Mutation_LOCK, forUpdateTS: 11}
+	got, err = decodeLock(pl.encode())
+	if err != nil || !bytes.Equal(got.primary, pl.primary) || got.startTS != 7 || got.ttlMs != 9 || got.op != api.Mutation_LOCK || got.forUpdateTS != 11 {
+		t.Fatalf("pessimistic lock round trip: %+v %v", got, err)
+	}
+	if got, err := decodeLock(l.encode()); err != nil || got.forUpdateTS != 0 {
+		t.Fatalf("lock without for_update_ts: %+v %v", got, err)
+	}
+	if _, err := decodeLock(pl.encode()[:lockHeaderLen+4]); err == nil {
+		t.Fatal("truncated for_update_ts accepted")
+	}
 	w := writeRecord{kind: writeDelete, overlappedRollback: true, startTS: 42}
 	gw, err := decodeWrite(w.encode())
 	if err != nil || gw != w {

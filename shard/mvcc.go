@@ -123,6 +123,62 @@ func (s *Store) Rollback(keys [][]byte, startTS uint64) (*api.KeyError, error) {
 	})
 }
 
+// RollbackPessimistic removes only the pessimistic (LOCK op) locks of
+// startTS on keys and leaves no ROLLBACK record, so the transaction may take
+// or write them again. It is idempotent.
+func (s *Store) RollbackPessimistic(keys [][]byte, startTS uint64) error {
+	_, err := s.writeOne(func(b *pebble.Batch) (*api.KeyError, error) {
+		return nil, mvccRollbackPessimistic(b, keys, startTS)
+	})
+	return err
+}
+
+// AcquireLocks takes pessimistic locks (op LOCK, no value) of the
+// transaction startTS on keys for a statement that read at forUpdateTS: a
+// key locked by another transaction, committed after forUpdateTS, or where
+// this transaction was rolled back fails. Either every key is locked or
+// none is, and then every failing key has a KeyError. Re-acquiring our own
+// lock is fine.
+func (s *Store) AcquireLocks(keys [][]byte, primary []byte, startTS, forUpdateTS, ttlMs uint64) ([]*api.KeyError, error) {
+	switch {
+	case len(primary) == 0:
+		return nil, errArg("acquire locks: empty primary")
+	case startTS == 0:
+		return nil, errArg("acquire locks: zero start_ts")
+	case forUpdateTS < startTS:
+		return nil, errArg("acquire locks: for_update_ts %d below start_ts %d", forUpdateTS, startTS)
+	}
+	return s.writeMulti(func(b *pebble.Batch) ([]*api.KeyError, error) {
+		return mvccAcquireLocks(b, keys, primary, startTS, forUpdateTS, ttlMs)
+	})
+}
+
+// TxnHeartbeat raises the TTL of the transaction's primary lock to at least
+// ttlMs and returns the TTL in force. A transaction whose primary lock is
+// gone gets a KeyError: aborted when it was rolled back (or left no trace),
+// a message when it committed.
+func (s *Store) TxnHeartbeat(primary []byte, startTS, ttlMs uint64) (uint64, *api.KeyError, error) {
+	if len(primary) == 0 {
+		return 0, nil, errArg("heartbeat: empty primary")
+	}
+	if startTS == 0 {
+		return 0, nil, errArg("heartbeat: zero start_ts")
+	}
+	var ttl uint64
+	kerr, err := s.writeOne(func(b *pebble.Batch) (*api.KeyError, error) {
+		var (
+			kerr *api.KeyError
+			err  error
+		)
+		ttl, kerr, err = mvccTxnHeartbeat(b, primary, startTS, ttlMs)
+		return kerr, err
+	})
+	if err != nil || kerr != nil {
+		return 0, kerr, err
+	}
+	return ttl, nil, nil
+}
+
 // ResolveLock commits (commitTS > 0) or rolls back (commitTS == 0) the
 // locks of startTS on keys. It is idempotent.
 func (s *Store) ResolveLock(startTS, commitTS uint64, keys [][]byte) (*api.KeyError, error) {
@@ -457,24 +513,33 @@ func firstLock(r pebble.Reader, start, end []byte, ts uint64) (*api.KeyError, er
 }
 
 // checkWrite applies the Percolator write checks for mutation m of the
-// transaction startTS. own reports that the key already carries this
-// transaction's lock (not a bare LOCK being upgraded): prewrite treats that
-// as already done.
-func checkWrite(r pebble.Reader, m *api.Mutation, startTS uint64) (own bool, kerr *api.KeyError, err error) {
+// transaction startTS. own is this transaction's lock already on the key, if
+// any: a prewrite lock means the key is already prewritten; a pessimistic
+// (LOCK op) lock means the transaction has held the key since it acquired it
+// at its for_update_ts, so no one can have committed there since and the
+// write-conflict check is skipped (commits between start_ts and for_update_ts
+// were read by the statement); INSERT's existence check still runs, over the
+// newest committed row whatever its timestamp.
+func checkWrite(r pebble.Reader, m *api.Mutation, startTS uint64) (own *lockRecord, kerr *api.KeyError, err error) {
 	key := m.GetKey()
 	l, err := getLock(r, key)
 	if err != nil {
-		return false, nil, err
+		return nil, nil, err
 	}
 	if l != nil {
 		if l.startTS != startTS {
-			return false, lockedError(key, l), nil
+			return nil, lockedError(key, l), nil
 		}
-		if l.op != api.Mutation_LOCK || m.GetOp() == api.Mutation_LOCK {
-			return true, nil, nil
+		if l.op == api.Mutation_LOCK && m.GetOp() == api.Mutation_INSERT {
+			exists, err := newestIsPut(r, key)
+			if err != nil {
+				return nil, nil, err
+			}
+			if exists {
+				return nil, alreadyExistsError(key), nil
+			}
 		}
-		// Our own pessimistic lock held the key since it was taken: upgrade.
-		return false, nil, nil
+		return l, nil, nil
 	}
 	var (
 		conflict  *api.KeyError
@@ -515,22 +580,45 @@ func checkWrite(r pebble.Reader, m *api.Mutation, startTS uint64) (own bool, ker
 	})
 	switch {
 	case err != nil:
-		return false, nil, err
+		return nil, nil, err
 	case aborted:
-		return false, abortedError(key, startTS), nil
+		return nil, abortedError(key, startTS), nil
 	case conflict != nil:
-		return false, conflict, nil
+		return nil, conflict, nil
 	case newestPut:
-		return false, &api.KeyError{AlreadyExists: append([]byte(nil), key...)}, nil
+		return nil, alreadyExistsError(key), nil
 	}
-	return false, nil, nil
+	return nil, nil, nil
+}
+
+func alreadyExistsError(key []byte) *api.KeyError {
+	return &api.KeyError{AlreadyExists: append([]byte(nil), key...)}
+}
+
+// newestIsPut reports whether the newest committed row version of key (its
+// newest PUT or DELETE record, at any timestamp) is a PUT.
+func newestIsPut(r pebble.Reader, key []byte) (bool, error) {
+	var put bool
+	err := forEachWrite(r, key, math.MaxUint64, func(_ uint64, w writeRecord) bool {
+		switch w.kind {
+		case writePut:
+			put = true
+			return false
+		case writeDelete:
+			return false
+		}
+		return true // ROLLBACK, LOCK: look further back
+	})
+	return put, err
 }
 
 // mvccPrewrite checks every mutation, then (only if all pass) writes their
-// locks and values into b.
+// locks and values into b. A key already prewritten by the transaction is
+// left as it is; the transaction's pessimistic lock on a key becomes the
+// prewrite lock (keeping the larger TTL, which a heartbeat may have raised).
 func mvccPrewrite(b *pebble.Batch, muts []*api.Mutation, primary []byte, startTS, ttlMs uint64) ([]*api.KeyError, error) {
 	var kerrs []*api.KeyError
-	skip := make([]bool, len(muts))
+	owns := make([]*lockRecord, len(muts))
 	for i, m := range muts {
 		if len(m.GetKey()) == 0 {
 			return nil, errArg("prewrite: empty key")
@@ -542,16 +630,20 @@ func mvccPrewrite(b *pebble.Batch, muts []*api.Mutation, primary []byte, startTS
 		if kerr != nil {
 			kerrs = append(kerrs, kerr)
 		}
-		skip[i] = own
+		owns[i] = own
 	}
 	if len(kerrs) > 0 {
 		return kerrs, nil
 	}
 	for i, m := range muts {
-		if skip[i] {
-			continue
-		}
 		l := lockRecord{primary: primary, startTS: startTS, ttlMs: ttlMs, op: m.GetOp()}
+		if own := owns[i]; own != nil {
+			if own.op != api.Mutation_LOCK {
+				continue // already prewritten
+			}
+			l.ttlMs = max(l.ttlMs, own.ttlMs)
+			l.forUpdateTS = own.forUpdateTS
+		}
 		if err := b.Set(lockKey(m.GetKey()), l.encode(), nil); err != nil {
 			return nil, fmt.Errorf("prewrite: %w", err)
 		}
@@ -562,6 +654,113 @@ func mvccPrewrite(b *pebble.Batch, muts []*api.Mutation, primary []byte, startTS
 		}
 	}
 	return nil, nil
+}
+
+// mvccAcquireLocks takes pessimistic locks of the transaction startTS on
+// keys for a statement that read at forUpdateTS. Either every key is locked
+// or none is, and then every failing key has a KeyError.
+func mvccAcquireLocks(b *pebble.Batch, keys [][]byte, primary []byte, startTS, forUpdateTS, ttlMs uint64) ([]*api.KeyError, error) {
+	type lockWrite struct {
+		key []byte
+		l   lockRecord
+	}
+	var (
+		kerrs  []*api.KeyError
+		writes []lockWrite
+	)
+	for _, key := range keys {
+		if len(key) == 0 {
+			return nil, errArg("acquire locks: empty key")
+		}
+		l, err := getLock(b, key)
+		if err != nil {
+			return nil, err
+		}
+		if l != nil {
+			switch {
+			case l.startTS != startTS:
+				kerrs = append(kerrs, lockedError(key, l))
+			case l.op == api.Mutation_LOCK:
+				// Held since it was taken: nothing to check again.
+				nl := *l
+				nl.ttlMs = max(l.ttlMs, ttlMs)
+				nl.forUpdateTS = max(l.forUpdateTS, forUpdateTS)
+				writes = append(writes, lockWrite{key, nl})
+			}
+			// Our prewrite lock already holds the key.
+			continue
+		}
+		kerr, err := checkAcquire(b, key, startTS, forUpdateTS)
+		if err != nil {
+			return nil, err
+		}
+		if kerr != nil {
+			kerrs = append(kerrs, kerr)
+			continue
+		}
+		writes = append(writes, lockWrite{key, lockRecord{
+			primary: primary, startTS: startTS, ttlMs: ttlMs, op: api.Mutation_LOCK, forUpdateTS: forUpdateTS,
+		}})
+	}
+	if len(kerrs) > 0 {
+		return kerrs, nil
+	}
+	for _, w := range writes {
+		if err := b.Set(lockKey(w.key), w.l.encode(), nil); err != nil {
+			return nil, fmt.Errorf("acquire locks: %w", err)
+		}
+	}
+	return nil, nil
+}
+
+// checkAcquire checks the write records of an unlocked key for a
+// pessimistic lock of startTS at forUpdateTS: our own ROLLBACK means
+// aborted, our own commit that the transaction is over, and a PUT, DELETE or
+// LOCK record committed after forUpdateTS a conflict (the newest one is
+// reported). Other transactions' ROLLBACK records are no conflict: nothing
+// was written there.
+func checkAcquire(r pebble.Reader, key []byte, startTS, forUpdateTS uint64) (*api.KeyError, error) {
+	var (
+		conflict  *api.KeyError
+		aborted   bool
+		committed bool
+		commitTS  uint64
+	)
+	err := forEachWrite(r, key, math.MaxUint64, func(cts uint64, w writeRecord) bool {
+		if cts < startTS {
+			return false
+		}
+		if w.startTS == startTS {
+			if w.kind == writeRollback {
+				aborted = true
+			} else {
+				committed, commitTS = true, cts
+			}
+			return false
+		}
+		if cts == startTS && w.overlappedRollback {
+			aborted = true
+			return false
+		}
+		if cts > forUpdateTS && w.kind != writeRollback && conflict == nil {
+			conflict = &api.KeyError{Conflict: &api.WriteConflict{
+				Key:              append([]byte(nil), key...),
+				StartTs:          startTS,
+				ConflictStartTs:  w.startTS,
+				ConflictCommitTs: cts,
+			}}
+		}
+		return true // keep looking for our own record
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case aborted:
+		return abortedError(key, startTS), nil
+	case committed:
+		return &api.KeyError{Message: fmt.Sprintf("already committed: txn %d on key %q at %d", startTS, key, commitTS)}, nil
+	}
+	return conflict, nil
 }
 
 // putWrite writes the write record w of key at commitTS, folding it with a
@@ -671,6 +870,52 @@ func mvccRollback(b *pebble.Batch, keys [][]byte, startTS uint64) (*api.KeyError
 		}
 	}
 	return nil, nil
+}
+
+// mvccRollbackPessimistic removes the pessimistic (LOCK op) locks of
+// startTS on keys and nothing else: no ROLLBACK record, so the transaction
+// may lock or write the keys again.
+func mvccRollbackPessimistic(b *pebble.Batch, keys [][]byte, startTS uint64) error {
+	for _, key := range keys {
+		l, err := getLock(b, key)
+		if err != nil {
+			return err
+		}
+		if l == nil || l.startTS != startTS || l.op != api.Mutation_LOCK {
+			continue
+		}
+		if err := b.Delete(lockKey(key), nil); err != nil {
+			return fmt.Errorf("rollback: %w", err)
+		}
+	}
+	return nil
+}
+
+// mvccTxnHeartbeat raises the TTL of the primary lock of startTS to at least
+// ttlMs and returns the TTL now in force. Without that lock the transaction
+// is over: committed (a message), or rolled back or gone (aborted).
+func mvccTxnHeartbeat(b *pebble.Batch, primary []byte, startTS, ttlMs uint64) (uint64, *api.KeyError, error) {
+	l, err := getLock(b, primary)
+	if err != nil {
+		return 0, nil, err
+	}
+	if l != nil && l.startTS == startTS {
+		if ttlMs > l.ttlMs {
+			l.ttlMs = ttlMs
+			if err := b.Set(lockKey(primary), l.encode(), nil); err != nil {
+				return 0, nil, fmt.Errorf("heartbeat: %w", err)
+			}
+		}
+		return l.ttlMs, nil, nil
+	}
+	commitTS, w, found, err := txnWrite(b, primary, startTS)
+	if err != nil {
+		return 0, nil, err
+	}
+	if found && w.kind != writeRollback {
+		return 0, &api.KeyError{Message: fmt.Sprintf("already committed: txn %d on key %q at %d", startTS, primary, commitTS)}, nil
+	}
+	return 0, abortedError(primary, startTS), nil
 }
 
 func mvccCheckTxnStatus(b *pebble.Batch, primary []byte, lockTS, currentTS uint64) (TxnStatus, error) {

@@ -22,7 +22,9 @@ import (
 //	prewrite start=<ts> primary=<k> [ttl=<ms>] (k=<k> [v=<v>] [op=put|insert|delete|lock] | input lines "<op> <k> [<v>]")
 //	onepc start=<ts> [min-write=<ts>] (mutations as for prewrite)
 //	commit k=<k>|(<k>,...) start=<ts> commit=<ts>
-//	rollback k=... start=<ts>
+//	rollback k=... start=<ts> [pessimistic-only]
+//	acquire k=... primary=<k> start=<ts> for-update=<ts> [ttl=<ms>]
+//	heartbeat primary=<k> start=<ts> ttl=<ms>
 //	resolve k=... start=<ts> commit=<ts>        (commit=0 rolls back)
 //	check-txn primary=<k> lock-ts=<ts> now=<ts>
 //	get k=<k> ts=<ts>
@@ -59,8 +61,21 @@ func runMVCCCmd(t *testing.T, s *Store, d *datadriven.TestData) string {
 		kerr, err := s.Commit(ddKeys(t, d, "k"), ddTS(t, d, "start"), ddTS(t, d, "commit"))
 		return fmtKeyError(kerr, err)
 	case "rollback":
+		if d.HasArg("pessimistic-only") {
+			return fmtKeyError(nil, s.RollbackPessimistic(ddKeys(t, d, "k"), ddTS(t, d, "start")))
+		}
 		kerr, err := s.Rollback(ddKeys(t, d, "k"), ddTS(t, d, "start"))
 		return fmtKeyError(kerr, err)
+	case "acquire":
+		kerrs, err := s.AcquireLocks(ddKeys(t, d, "k"), []byte(ddString(t, d, "primary", "")),
+			ddTS(t, d, "start"), ddTS(t, d, "for-update"), ddUint(t, d, "ttl", 3000))
+		return fmtKeyErrors(kerrs, err)
+	case "heartbeat":
+		ttl, kerr, err := s.TxnHeartbeat([]byte(ddString(t, d, "primary", "")), ddTS(t, d, "start"), ddUint(t, d, "ttl", 0))
+		if err != nil || kerr != nil {
+			return fmtKeyError(kerr, err)
+		}
+		return fmt.Sprintf("ok ttl=%d", ttl)
 	case "resolve":
 		kerr, err := s.ResolveLock(ddTS(t, d, "start"), ddTS(t, d, "commit"), ddKeys(t, d, "k"))
 		return fmtKeyError(kerr, err)
@@ -298,7 +313,11 @@ func dumpStore(t *testing.T, s *Store) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(&sb, "L %s: primary=%s start=%s ttl=%d op=%s\n", key, l.primary, fmtTS(l.startTS), l.ttlMs, l.op)
+			forUpdate := ""
+			if l.forUpdateTS != 0 {
+				forUpdate = " for-update=" + fmtTS(l.forUpdateTS)
+			}
+			fmt.Fprintf(&sb, "L %s: primary=%s start=%s ttl=%d op=%s%s\n", key, l.primary, fmtTS(l.startTS), l.ttlMs, l.op, forUpdate)
 		case prefixWrite, prefixData:
 			prefix, ts, err := splitVersionKey(k)
 			if err != nil {

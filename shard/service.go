@@ -159,7 +159,8 @@ func (s *Server) Commit(_ context.Context, req *api.CommitRequest) (*api.CommitR
 	return resp, nil
 }
 
-// Rollback rolls a transaction back on keys.
+// Rollback rolls a transaction back on keys, or with pessimistic_only
+// releases just its pessimistic locks there.
 func (s *Server) Rollback(_ context.Context, req *api.RollbackRequest) (*api.RollbackResponse, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -167,6 +168,9 @@ func (s *Server) Rollback(_ context.Context, req *api.RollbackRequest) (*api.Rol
 	defer s.life.RUnlock()
 	resp := &api.RollbackResponse{}
 	rerr, err := s.withWrite(req.GetCtx(), req.GetKeys(), func(*api.RangeDescriptor) error {
+		if req.GetPessimisticOnly() {
+			return s.store.RollbackPessimistic(req.GetKeys(), req.GetStartTs())
+		}
 		var err error
 		resp.Error, err = s.store.Rollback(req.GetKeys(), req.GetStartTs())
 		return err
@@ -226,6 +230,45 @@ func (s *Server) OnePC(_ context.Context, req *api.OnePCRequest) (*api.OnePCResp
 	rerr, err := s.withWrite(req.GetCtx(), mutationKeys(req.GetMutations()), func(d *api.RangeDescriptor) error {
 		var err error
 		resp.CommitTs, resp.Errors, err = s.store.OnePC(req.GetMutations(), req.GetStartTs(), d.GetMinWriteTs())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.RangeError = rerr
+	return resp, nil
+}
+
+// AcquireLocks takes a transaction's pessimistic locks on keys of one range
+// (all or none).
+func (s *Server) AcquireLocks(_ context.Context, req *api.AcquireLocksRequest) (*api.AcquireLocksResponse, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	resp := &api.AcquireLocksResponse{}
+	rerr, err := s.withWrite(req.GetCtx(), req.GetKeys(), func(*api.RangeDescriptor) error {
+		var err error
+		resp.Errors, err = s.store.AcquireLocks(req.GetKeys(), req.GetPrimary(), req.GetStartTs(), req.GetForUpdateTs(), req.GetLockTtlMs())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.RangeError = rerr
+	return resp, nil
+}
+
+// TxnHeartbeat extends the TTL of a transaction's primary lock.
+func (s *Server) TxnHeartbeat(_ context.Context, req *api.TxnHeartbeatRequest) (*api.TxnHeartbeatResponse, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	resp := &api.TxnHeartbeatResponse{}
+	rerr, err := s.withWrite(req.GetCtx(), [][]byte{req.GetPrimary()}, func(*api.RangeDescriptor) error {
+		var err error
+		resp.LockTtlMs, resp.Error, err = s.store.TxnHeartbeat(req.GetPrimary(), req.GetStartTs(), req.GetTtlMs())
 		return err
 	})
 	if err != nil {

@@ -502,3 +502,98 @@ func TestDurability(t *testing.T) {
 		t.Fatalf("lock after restart: %v %v", g, err)
 	}
 }
+
+func TestServicePessimistic(t *testing.T) {
+	m := newFakeMeta(desc(1, "a", "m", 2, 1), desc(2, "m", "", 1, 7))
+	meta := startMeta(t, m)
+	n := startNode(t, meta, "")
+	c, bg := n.client, context.Background()
+	acquire := func(ctx *api.RangeContext, start, forUpdate uint64, keys ...string) *api.AcquireLocksResponse {
+		t.Helper()
+		req := &api.AcquireLocksRequest{Ctx: ctx, Primary: []byte("b"), StartTs: start, ForUpdateTs: forUpdate, LockTtlMs: 3000}
+		for _, k := range keys {
+			req.Keys = append(req.Keys, []byte(k))
+		}
+		r, err := c.AcquireLocks(bg, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	start := m.now()
+	wantRangeErr(t, "acquire on another shard's range", acquire(rc(2, 1), start, start, "n").RangeError, api.RangeError_NOT_FOUND, false)
+	wantRangeErr(t, "acquire unknown range", acquire(rc(99, 1), start, start, "b").RangeError, api.RangeError_NOT_FOUND, false)
+	wantRangeErr(t, "acquire without context", acquire(nil, start, start, "b").RangeError, api.RangeError_NOT_FOUND, false)
+	wantRangeErr(t, "acquire old generation", acquire(rc(1, 1), start, start, "b").RangeError, api.RangeError_STALE_GENERATION, true)
+	wantRangeErr(t, "acquire future generation", acquire(rc(1, 3), start, start, "b").RangeError, api.RangeError_NOT_READY, true)
+	wantRangeErr(t, "acquire key outside", acquire(rc(1, 2), start, start, "b", "x").RangeError, api.RangeError_KEY_OUT_OF_RANGE, true)
+	if _, err := c.AcquireLocks(bg, &api.AcquireLocksRequest{Ctx: rc(1, 2), Keys: [][]byte{[]byte("b")}, Primary: []byte("b"), StartTs: 10, ForUpdateTs: 5}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("for_update_ts below start_ts: %v", err)
+	}
+	// The failed requests took no lock: another transaction can write b.
+	put(t, c, m, rc(1, 2), "b", "1")
+
+	// A lock, then a heartbeat, a writer that waits, a reader that does not.
+	start = m.now()
+	if r := acquire(rc(1, 2), start, m.now(), "b", "c"); r.RangeError != nil || len(r.Errors) > 0 {
+		t.Fatalf("acquire = %v", r)
+	}
+	hb, err := c.TxnHeartbeat(bg, &api.TxnHeartbeatRequest{Ctx: rc(1, 2), Primary: []byte("b"), StartTs: start, TtlMs: 9000})
+	if err != nil || hb.RangeError != nil || hb.Error != nil || hb.LockTtlMs != 9000 {
+		t.Fatalf("heartbeat = %v, %v", hb, err)
+	}
+	hb, err = c.TxnHeartbeat(bg, &api.TxnHeartbeatRequest{Ctx: rc(1, 2), Primary: []byte("x"), StartTs: start, TtlMs: 9000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRangeErr(t, "heartbeat key outside", hb.RangeError, api.RangeError_KEY_OUT_OF_RANGE, true)
+	other := m.now()
+	pw, err := c.Prewrite(bg, &api.PrewriteRequest{Ctx: rc(1, 2), StartTs: other, Primary: []byte("c"),
+		Mutations: []*api.Mutation{{Key: []byte("c"), Value: []byte("2")}}})
+	if err != nil || len(pw.Errors) != 1 || pw.Errors[0].GetLocked().GetOp() != api.Mutation_LOCK {
+		t.Fatalf("prewrite over a pessimistic lock = %v, %v", pw, err)
+	}
+	if g, err := c.Get(bg, &api.GetRequest{Ctx: rc(1, 2), Key: []byte("b"), Ts: m.now()}); err != nil || g.Error != nil || string(g.Value) != "1" {
+		t.Fatalf("get under a pessimistic lock = %v, %v", g, err)
+	}
+
+	// Releasing the pessimistic lock on c lets the other writer in.
+	rb, err := c.Rollback(bg, &api.RollbackRequest{Ctx: rc(1, 2), Keys: [][]byte{[]byte("c")}, StartTs: start, PessimisticOnly: true})
+	if err != nil || rb.RangeError != nil || rb.Error != nil {
+		t.Fatalf("pessimistic rollback = %v, %v", rb, err)
+	}
+	pw, err = c.Prewrite(bg, &api.PrewriteRequest{Ctx: rc(1, 2), StartTs: other, Primary: []byte("c"),
+		Mutations: []*api.Mutation{{Key: []byte("c"), Value: []byte("2")}}})
+	if err != nil || pw.RangeError != nil || len(pw.Errors) > 0 {
+		t.Fatalf("prewrite after release = %v, %v", pw, err)
+	}
+
+	// The holder writes b and commits.
+	pw, err = c.Prewrite(bg, &api.PrewriteRequest{Ctx: rc(1, 2), StartTs: start, Primary: []byte("b"), LockTtlMs: 3000,
+		Mutations: []*api.Mutation{{Key: []byte("b"), Value: []byte("3")}}})
+	if err != nil || pw.RangeError != nil || len(pw.Errors) > 0 {
+		t.Fatalf("prewrite over own lock = %v, %v", pw, err)
+	}
+	cm, err := c.Commit(bg, &api.CommitRequest{Ctx: rc(1, 2), Keys: [][]byte{[]byte("b")}, StartTs: start, CommitTs: m.now()})
+	if err != nil || cm.RangeError != nil || cm.Error != nil {
+		t.Fatalf("commit = %v, %v", cm, err)
+	}
+	if g, err := c.Get(bg, &api.GetRequest{Ctx: rc(1, 2), Key: []byte("b"), Ts: m.now()}); err != nil || g.Error != nil || string(g.Value) != "3" {
+		t.Fatalf("get after commit = %v, %v", g, err)
+	}
+	hb, err = c.TxnHeartbeat(bg, &api.TxnHeartbeatRequest{Ctx: rc(1, 2), Primary: []byte("b"), StartTs: other, TtlMs: 9000})
+	if err != nil || hb.Error.GetAborted() == "" {
+		t.Fatalf("heartbeat without a lock = %v, %v", hb, err)
+	}
+
+	// A span fenced by a split in progress refuses locks.
+	if r, err := c.PrepareSplit(bg, &api.PrepareSplitRequest{Ctx: rc(1, 2), SplitKey: []byte("k"), FenceMs: 5000}); err != nil || r.RangeError != nil {
+		t.Fatalf("prepare split = %v, %v", r, err)
+	}
+	start = m.now()
+	wantRangeErr(t, "acquire fenced", acquire(rc(1, 2), start, start, "l").RangeError, api.RangeError_NOT_READY, true)
+	if r := acquire(rc(1, 2), start, start, "d"); r.RangeError != nil || len(r.Errors) > 0 {
+		t.Fatalf("acquire left of the fence = %v", r)
+	}
+}
