@@ -1556,6 +1556,121 @@ func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
 	return nil
 }
 
+type DetectDeadlockRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WaiterTs      uint64                 `protobuf:"varint,1,opt,name=waiter_ts,json=waiterTs,proto3" json:"waiter_ts,omitempty"`
+	HolderTs      uint64                 `protobuf:"varint,2,opt,name=holder_ts,json=holderTs,proto3" json:"holder_ts,omitempty"`
+	Key           []byte                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectDeadlockRequest) Reset() {
+	*x = DetectDeadlockRequest{}
+	mi := &file_meta_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectDeadlockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectDeadlockRequest) ProtoMessage() {}
+
+func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectDeadlockRequest.ProtoReflect.Descriptor instead.
+func (*DetectDeadlockRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DetectDeadlockRequest) GetWaiterTs() uint64 {
+	if x != nil {
+		return x.WaiterTs
+	}
+	return 0
+}
+
+func (x *DetectDeadlockRequest) GetHolderTs() uint64 {
+	if x != nil {
+		return x.HolderTs
+	}
+	return 0
+}
+
+func (x *DetectDeadlockRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type DetectDeadlockResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// deadlock: the wait closes a cycle; the waiter is the victim and its
+	// edge is removed.
+	Deadlock bool `protobuf:"varint,1,opt,name=deadlock,proto3" json:"deadlock,omitempty"`
+	// cycle lists the transactions (start timestamps) around the cycle.
+	Cycle         []uint64 `protobuf:"varint,2,rep,packed,name=cycle,proto3" json:"cycle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectDeadlockResponse) Reset() {
+	*x = DetectDeadlockResponse{}
+	mi := &file_meta_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectDeadlockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectDeadlockResponse) ProtoMessage() {}
+
+func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectDeadlockResponse.ProtoReflect.Descriptor instead.
+func (*DetectDeadlockResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DetectDeadlockResponse) GetDeadlock() bool {
+	if x != nil {
+		return x.Deadlock
+	}
+	return false
+}
+
+func (x *DetectDeadlockResponse) GetCycle() []uint64 {
+	if x != nil {
+		return x.Cycle
+	}
+	return nil
+}
+
 var File_meta_proto protoreflect.FileDescriptor
 
 const file_meta_proto_rawDesc = "" +
@@ -1655,7 +1770,14 @@ const file_meta_proto_rawDesc = "" +
 	"\x11HeartbeatResponse\"\x12\n" +
 	"\x10ListNodesRequest\"G\n" +
 	"\x11ListNodesResponse\x122\n" +
-	"\x05nodes\x18\x01 \x03(\v2\x1c.shardsql.api.NodeDescriptorR\x05nodes2\x98\b\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1c.shardsql.api.NodeDescriptorR\x05nodes\"c\n" +
+	"\x15DetectDeadlockRequest\x12\x1b\n" +
+	"\twaiter_ts\x18\x01 \x01(\x04R\bwaiterTs\x12\x1b\n" +
+	"\tholder_ts\x18\x02 \x01(\x04R\bholderTs\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\"J\n" +
+	"\x16DetectDeadlockResponse\x12\x1a\n" +
+	"\bdeadlock\x18\x01 \x01(\bR\bdeadlock\x12\x14\n" +
+	"\x05cycle\x18\x02 \x03(\x04R\x05cycle2\xf5\b\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -1670,7 +1792,8 @@ const file_meta_proto_rawDesc = "" +
 	"ScanRanges\x12\x1f.shardsql.api.ScanRangesRequest\x1a .shardsql.api.ScanRangesResponse\x12K\n" +
 	"\vWatchRanges\x12 .shardsql.api.WatchRangesRequest\x1a\x18.shardsql.api.RangeEvent0\x01\x12O\n" +
 	"\n" +
-	"SplitRange\x12\x1f.shardsql.api.SplitRangeRequest\x1a .shardsql.api.SplitRangeResponse\x12U\n" +
+	"SplitRange\x12\x1f.shardsql.api.SplitRangeRequest\x1a .shardsql.api.SplitRangeResponse\x12[\n" +
+	"\x0eDetectDeadlock\x12#.shardsql.api.DetectDeadlockRequest\x1a$.shardsql.api.DetectDeadlockResponse\x12U\n" +
 	"\fRegisterNode\x12!.shardsql.api.RegisterNodeRequest\x1a\".shardsql.api.RegisterNodeResponse\x12L\n" +
 	"\tHeartbeat\x12\x1e.shardsql.api.HeartbeatRequest\x1a\x1f.shardsql.api.HeartbeatResponse\x12L\n" +
 	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
@@ -1687,38 +1810,40 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_meta_proto_goTypes = []any{
-	(*GetTimestampRequest)(nil),  // 0: shardsql.api.GetTimestampRequest
-	(*GetTimestampResponse)(nil), // 1: shardsql.api.GetTimestampResponse
-	(*ColumnDescriptor)(nil),     // 2: shardsql.api.ColumnDescriptor
-	(*TableDescriptor)(nil),      // 3: shardsql.api.TableDescriptor
-	(*IndexDescriptor)(nil),      // 4: shardsql.api.IndexDescriptor
-	(*AlterTableRequest)(nil),    // 5: shardsql.api.AlterTableRequest
-	(*AlterTableResponse)(nil),   // 6: shardsql.api.AlterTableResponse
-	(*CreateTableRequest)(nil),   // 7: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),  // 8: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),     // 9: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),    // 10: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),    // 11: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),  // 12: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),              // 13: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),   // 14: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),  // 15: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),    // 16: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),   // 17: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),   // 18: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),           // 19: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),    // 20: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),   // 21: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),       // 22: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),  // 23: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil), // 24: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),     // 25: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),    // 26: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),     // 27: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),    // 28: shardsql.api.ListNodesResponse
-	(*RangeDescriptor)(nil),      // 29: shardsql.api.RangeDescriptor
+	(*GetTimestampRequest)(nil),    // 0: shardsql.api.GetTimestampRequest
+	(*GetTimestampResponse)(nil),   // 1: shardsql.api.GetTimestampResponse
+	(*ColumnDescriptor)(nil),       // 2: shardsql.api.ColumnDescriptor
+	(*TableDescriptor)(nil),        // 3: shardsql.api.TableDescriptor
+	(*IndexDescriptor)(nil),        // 4: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),      // 5: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),     // 6: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),     // 7: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),    // 8: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),       // 9: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),      // 10: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),      // 11: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),    // 12: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),                // 13: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),     // 14: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),    // 15: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),      // 16: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),     // 17: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),     // 18: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),             // 19: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),      // 20: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),     // 21: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),         // 22: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),    // 23: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),   // 24: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),       // 25: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),      // 26: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),       // 27: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),      // 28: shardsql.api.ListNodesResponse
+	(*DetectDeadlockRequest)(nil),  // 29: shardsql.api.DetectDeadlockRequest
+	(*DetectDeadlockResponse)(nil), // 30: shardsql.api.DetectDeadlockResponse
+	(*RangeDescriptor)(nil),        // 31: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
@@ -1728,11 +1853,11 @@ var file_meta_proto_depIdxs = []int32{
 	3,  // 4: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 5: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 6: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	29, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	29, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	29, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	29, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	29, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	31, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	31, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	31, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	31, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	31, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
 	22, // 12: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
 	0,  // 13: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
 	7,  // 14: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
@@ -1744,24 +1869,26 @@ var file_meta_proto_depIdxs = []int32{
 	16, // 20: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
 	18, // 21: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
 	20, // 22: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	23, // 23: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	25, // 24: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	27, // 25: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	1,  // 26: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	8,  // 27: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	10, // 28: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	6,  // 29: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	13, // 30: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	13, // 31: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	15, // 32: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	17, // 33: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	19, // 34: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	21, // 35: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	24, // 36: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	26, // 37: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	28, // 38: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	26, // [26:39] is the sub-list for method output_type
-	13, // [13:26] is the sub-list for method input_type
+	29, // 23: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
+	23, // 24: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	25, // 25: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	27, // 26: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	1,  // 27: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	8,  // 28: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	10, // 29: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	6,  // 30: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	13, // 31: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	13, // 32: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	15, // 33: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	17, // 34: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	19, // 35: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	21, // 36: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	30, // 37: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	24, // 38: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	26, // 39: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	28, // 40: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	27, // [27:41] is the sub-list for method output_type
+	13, // [13:27] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1779,7 +1906,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,19 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Meta_GetTimestamp_FullMethodName = "/shardsql.api.Meta/GetTimestamp"
-	Meta_CreateTable_FullMethodName  = "/shardsql.api.Meta/CreateTable"
-	Meta_DropTable_FullMethodName    = "/shardsql.api.Meta/DropTable"
-	Meta_AlterTable_FullMethodName   = "/shardsql.api.Meta/AlterTable"
-	Meta_GetCatalog_FullMethodName   = "/shardsql.api.Meta/GetCatalog"
-	Meta_WatchCatalog_FullMethodName = "/shardsql.api.Meta/WatchCatalog"
-	Meta_LookupRange_FullMethodName  = "/shardsql.api.Meta/LookupRange"
-	Meta_ScanRanges_FullMethodName   = "/shardsql.api.Meta/ScanRanges"
-	Meta_WatchRanges_FullMethodName  = "/shardsql.api.Meta/WatchRanges"
-	Meta_SplitRange_FullMethodName   = "/shardsql.api.Meta/SplitRange"
-	Meta_RegisterNode_FullMethodName = "/shardsql.api.Meta/RegisterNode"
-	Meta_Heartbeat_FullMethodName    = "/shardsql.api.Meta/Heartbeat"
-	Meta_ListNodes_FullMethodName    = "/shardsql.api.Meta/ListNodes"
+	Meta_GetTimestamp_FullMethodName   = "/shardsql.api.Meta/GetTimestamp"
+	Meta_CreateTable_FullMethodName    = "/shardsql.api.Meta/CreateTable"
+	Meta_DropTable_FullMethodName      = "/shardsql.api.Meta/DropTable"
+	Meta_AlterTable_FullMethodName     = "/shardsql.api.Meta/AlterTable"
+	Meta_GetCatalog_FullMethodName     = "/shardsql.api.Meta/GetCatalog"
+	Meta_WatchCatalog_FullMethodName   = "/shardsql.api.Meta/WatchCatalog"
+	Meta_LookupRange_FullMethodName    = "/shardsql.api.Meta/LookupRange"
+	Meta_ScanRanges_FullMethodName     = "/shardsql.api.Meta/ScanRanges"
+	Meta_WatchRanges_FullMethodName    = "/shardsql.api.Meta/WatchRanges"
+	Meta_SplitRange_FullMethodName     = "/shardsql.api.Meta/SplitRange"
+	Meta_DetectDeadlock_FullMethodName = "/shardsql.api.Meta/DetectDeadlock"
+	Meta_RegisterNode_FullMethodName   = "/shardsql.api.Meta/RegisterNode"
+	Meta_Heartbeat_FullMethodName      = "/shardsql.api.Meta/Heartbeat"
+	Meta_ListNodes_FullMethodName      = "/shardsql.api.Meta/ListNodes"
 )
 
 // MetaClient is the client API for Meta service.
@@ -58,6 +59,10 @@ type MetaClient interface {
 	// SplitRange splits the range holding split_key at it; a no-op when a
 	// range already starts there.
 	SplitRange(ctx context.Context, in *SplitRangeRequest, opts ...grpc.CallOption) (*SplitRangeResponse, error)
+	// DetectDeadlock records that transaction waiter waits for holder (or,
+	// with holder_ts 0, that it no longer waits) in the cluster-wide
+	// wait-for graph, and reports whether that wait closes a cycle.
+	DetectDeadlock(ctx context.Context, in *DetectDeadlockRequest, opts ...grpc.CallOption) (*DetectDeadlockResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
@@ -189,6 +194,16 @@ func (c *metaClient) SplitRange(ctx context.Context, in *SplitRangeRequest, opts
 	return out, nil
 }
 
+func (c *metaClient) DetectDeadlock(ctx context.Context, in *DetectDeadlockRequest, opts ...grpc.CallOption) (*DetectDeadlockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DetectDeadlockResponse)
+	err := c.cc.Invoke(ctx, Meta_DetectDeadlock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -243,6 +258,10 @@ type MetaServer interface {
 	// SplitRange splits the range holding split_key at it; a no-op when a
 	// range already starts there.
 	SplitRange(context.Context, *SplitRangeRequest) (*SplitRangeResponse, error)
+	// DetectDeadlock records that transaction waiter waits for holder (or,
+	// with holder_ts 0, that it no longer waits) in the cluster-wide
+	// wait-for graph, and reports whether that wait closes a cycle.
+	DetectDeadlock(context.Context, *DetectDeadlockRequest) (*DetectDeadlockResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
@@ -285,6 +304,9 @@ func (UnimplementedMetaServer) WatchRanges(*WatchRangesRequest, grpc.ServerStrea
 }
 func (UnimplementedMetaServer) SplitRange(context.Context, *SplitRangeRequest) (*SplitRangeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SplitRange not implemented")
+}
+func (UnimplementedMetaServer) DetectDeadlock(context.Context, *DetectDeadlockRequest) (*DetectDeadlockResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DetectDeadlock not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -482,6 +504,24 @@ func _Meta_SplitRange_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_DetectDeadlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DetectDeadlockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).DetectDeadlock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_DetectDeadlock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).DetectDeadlock(ctx, req.(*DetectDeadlockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -574,6 +614,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SplitRange",
 			Handler:    _Meta_SplitRange_Handler,
+		},
+		{
+			MethodName: "DetectDeadlock",
+			Handler:    _Meta_DetectDeadlock_Handler,
 		},
 		{
 			MethodName: "RegisterNode",

@@ -120,6 +120,18 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		return types.NewString(strings.ToUpper(a.Str())), nil
 	case "length":
 		return types.NewInt(int64(utf8.RuneCountInString(a.Str()))), nil
+	case "chr":
+		c := a.Int()
+		if c <= 0 || c > utf8.MaxRune || (c >= 0xD800 && c <= 0xDFFF) {
+			return types.Null, pgerr.New(pgerr.ProgramLimitExceeded, "requested character not valid for encoding: %d", c)
+		}
+		return types.NewString(string(rune(c))), nil
+	case "ascii":
+		r, _ := utf8.DecodeRuneInString(a.Str())
+		if a.Str() == "" {
+			r = 0
+		}
+		return types.NewInt(int64(r)), nil
 	case "md5":
 		sum := md5.Sum([]byte(a.Str()))
 		return types.NewString(hex.EncodeToString(sum[:])), nil

@@ -306,6 +306,24 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			t, name = types.Int4, "length"
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil
+	case "chr":
+		if err := nargs(1, 1); err != nil {
+			return nil, err
+		}
+		a, err := castTo(args[0], types.Int4)
+		if err != nil {
+			return nil, err
+		}
+		return &Func{Name: "chr", Args: []Expr{a}, T: types.Text}, nil
+	case "ascii":
+		if err := nargs(1, 1); err != nil {
+			return nil, err
+		}
+		a, err := castTo(args[0], types.Text)
+		if err != nil {
+			return nil, err
+		}
+		return &Func{Name: "ascii", Args: []Expr{a}, T: types.Int4}, nil
 	case "substring", "substr":
 		if err := nargs(2, 3); err != nil {
 			return nil, err

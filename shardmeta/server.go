@@ -84,6 +84,7 @@ type Server struct {
 
 	tso    tso
 	ranges *rangeIndex
+	waits  *waitGraph
 
 	// catalogMu serialises catalog changes, rangesMu range-map changes and
 	// nodesMu node-registry changes within this server (lock order:
@@ -125,6 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		conns:            make(map[string]*grpc.ClientConn),
 		splitRetryBudget: 5 * time.Second,
 		ranges:           newRangeIndex(),
+		waits:            newWaitGraph(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.startEtcd(ctx); err != nil {

@@ -177,6 +177,9 @@ func TestDemoSession(t *testing.T) {
 		expectCode(t, conn, "INSERT INTO t2 (a, b, h) VALUES (5, 'q', 40000)", "22003")
 		expectCode(t, conn, "SELECT 1 / 0", "22012")
 		expectCode(t, conn, "CREATE TABLE kv (k INT PRIMARY KEY)", "42P07")
+		// SERIALIZABLE is refused, never silently weakened.
+		expectCode(t, conn, "BEGIN ISOLATION LEVEL SERIALIZABLE", "0A000")
+		expectCode(t, conn, "SET default_transaction_isolation = 'serializable'", "0A000")
 		// The connection is still usable and nothing committed was lost.
 		expectRows(t, conn, "SELECT k, v FROM kv ORDER BY k", "1500,b;2500,z")
 	})

@@ -61,7 +61,8 @@ func (t *Txn) LockKeys(ctx context.Context, keys [][]byte, forUpdateTS uint64) e
 		for i, j := range idx {
 			batch[i] = todo[j]
 		}
-		lw := lockWaiter{}
+		lw := lockWaiter{waiter: t.StartTS}
+		defer t.c.doneWaiting(&lw)
 		for attempt := 0; ; attempt++ {
 			rctx, cancel := actx, context.CancelFunc(func() {})
 			if attempt > 0 {

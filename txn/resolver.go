@@ -16,6 +16,11 @@ const maxLockWait = 30 * time.Second
 type lockWaiter struct {
 	start   time.Time
 	backoff time.Duration
+	// waiter is the waiting transaction's start_ts (0 for a plain reader,
+	// which never takes part in deadlocks: it waits only on prewrites).
+	waiter uint64
+	// reported is set once a wait was recorded in the wait-for graph.
+	reported bool
 }
 
 // resolveLock finds out what became of the transaction holding lock: a
@@ -50,6 +55,21 @@ func (c *Client) resolveLock(ctx context.Context, lock *api.LockInfo, lw *lockWa
 		return c.resolveKeys(ctx, [][]byte{lock.Key}, lock.StartTs, st.CommitTs)
 	case api.CheckTxnStatusResponse_ROLLED_BACK:
 		return c.resolveKeys(ctx, [][]byte{lock.Key}, lock.StartTs, 0)
+	}
+	if lw.waiter != 0 && lw.waiter != lock.StartTs {
+		// Record the wait cluster-wide; a wait that closes a cycle makes
+		// this transaction the deadlock's victim.
+		dctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		resp, err := c.meta.DetectDeadlock(dctx, &api.DetectDeadlockRequest{WaiterTs: lw.waiter, HolderTs: lock.StartTs, Key: lock.Key})
+		cancel()
+		if err == nil {
+			lw.reported = true
+			if resp.Deadlock {
+				lw.reported = false
+				return pgerr.New(pgerr.DeadlockDetected, "deadlock detected").
+					WithDetail("Transaction %d waits for transaction %d on key %q, which waits for this one (cycle %v).", lw.waiter, lock.StartTs, lock.Key, resp.Cycle)
+			}
+		}
 	}
 	if time.Since(lw.start) > maxLockWait {
 		return pgerr.New(pgerr.LockNotAvailable, "could not obtain lock on key %q: held by transaction %d", lock.Key, lock.StartTs)
@@ -150,4 +170,15 @@ func (c *Client) background(f func(ctx context.Context) error) {
 			c.logger.Warn("background transaction cleanup failed; readers will resolve the locks", "err", err)
 		}
 	}()
+}
+
+// doneWaiting removes a finished wait from the wait-for graph.
+func (c *Client) doneWaiting(lw *lockWaiter) {
+	if !lw.reported {
+		return
+	}
+	lw.reported = false
+	ctx, cancel := context.WithTimeout(c.bgCtx, rpcTimeout)
+	defer cancel()
+	c.meta.DetectDeadlock(ctx, &api.DetectDeadlockRequest{WaiterTs: lw.waiter})
 }

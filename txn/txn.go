@@ -428,7 +428,8 @@ func seq(n int) []int {
 }
 
 func (t *Txn) onePC(ctx context.Context, muts []*api.Mutation) error {
-	lw := lockWaiter{}
+	lw := lockWaiter{waiter: t.StartTS}
+	defer t.c.doneWaiting(&lw)
 	// maybeApplied is set when an attempt failed in a way that does not
 	// prove the shard did not apply it (the connection broke, or the
 	// deadline passed, after the request may have been sent). A retry of
@@ -552,7 +553,8 @@ func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) er
 		for i, j := range idx {
 			batch[i] = muts[j]
 		}
-		lw := lockWaiter{}
+		lw := lockWaiter{waiter: t.StartTS}
+		defer t.c.doneWaiting(&lw)
 		for attempt := 0; ; attempt++ {
 			// actx bounds one RPC attempt (rpcTimeout). Waiting for a lock
 			// may take longer than that (up to the holder's TTL, bounded by
