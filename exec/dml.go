@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"github.com/shardsql/shardsql/internal/keys"
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/rowenc"
@@ -69,6 +70,53 @@ func indexEntries(t *planner.Table, row []types.Datum, rowKey []byte) ([]indexEn
 	return out, nil
 }
 
+// pendingRow is a row an INSERT is about to write, with its index entries.
+type pendingRow struct {
+	key, value []byte
+	entries    []indexEntry
+}
+
+// keyExists reports a unique key that already holds a live row.
+type keyExists struct{ key []byte }
+
+func (e *keyExists) Error() string { return fmt.Sprintf("key %q already exists", e.key) }
+
+// ExistingKey returns the key (sqlfront names the constraint from it).
+func (e *keyExists) ExistingKey() []byte { return e.key }
+
+// checkUnique, in a transaction that locks rows (an explicit one), locks
+// the keys an INSERT must own (row keys, unique index entries) and checks
+// at once that none holds a live row, so a duplicate fails at the
+// statement, as in PostgreSQL, rather than at COMMIT. Other transactions
+// rely on INSERT semantics at commit.
+func (r *runner) checkUnique(writes []pendingRow) error {
+	if !r.locking() || len(writes) == 0 {
+		return nil
+	}
+	var keys [][]byte
+	for _, w := range writes {
+		keys = append(keys, w.key)
+		for _, e := range w.entries {
+			if e.unique {
+				keys = append(keys, e.key)
+			}
+		}
+	}
+	if err := r.lockRows(keys); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		_, found, err := r.kv.Get(r.ctx, k)
+		if err != nil {
+			return err
+		}
+		if found {
+			return &keyExists{key: k}
+		}
+	}
+	return nil
+}
+
 // writeEntries writes index entries (INSERT semantics for unique ones).
 func (r *runner) writeEntries(es []indexEntry) error {
 	for _, e := range es {
@@ -103,6 +151,7 @@ func (r *runner) runInsert(p *planner.Insert) (int64, error) {
 		}
 		rows = append(rows, row)
 	}
+	writes := make([]pendingRow, 0, len(rows))
 	for _, row := range rows {
 		for i, c := range p.Table.Columns {
 			var err error
@@ -121,14 +170,20 @@ func (r *runner) runInsert(p *planner.Insert) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := r.kv.Insert(key, value); err != nil {
-			return 0, err
-		}
 		entries, err := indexEntries(p.Table, row, key)
 		if err != nil {
 			return 0, err
 		}
-		if err := r.writeEntries(entries); err != nil {
+		writes = append(writes, pendingRow{key: key, value: value, entries: entries})
+	}
+	if err := r.checkUnique(writes); err != nil {
+		return 0, err
+	}
+	for _, w := range writes {
+		if err := r.kv.Insert(w.key, w.value); err != nil {
+			return 0, err
+		}
+		if err := r.writeEntries(w.entries); err != nil {
 			return 0, err
 		}
 	}

@@ -26,13 +26,21 @@ type KV interface {
 // lock conflict error makes the caller re-run the statement on a newer
 // snapshot (READ COMMITTED) or fail it (REPEATABLE READ).
 type Locker interface {
+	// LocksRows reports whether this transaction takes row locks.
+	LocksRows() bool
 	LockRows(ctx context.Context, keys [][]byte) error
+}
+
+// locking reports whether the statement runs in a row-locking transaction.
+func (r *runner) locking() bool {
+	l, ok := r.kv.(Locker)
+	return ok && l.LocksRows()
 }
 
 // lockRows locks keys when the KV takes row locks.
 func (r *runner) lockRows(keys [][]byte) error {
-	if l, ok := r.kv.(Locker); ok && len(keys) > 0 {
-		return l.LockRows(r.ctx, keys)
+	if r.locking() && len(keys) > 0 {
+		return r.kv.(Locker).LockRows(r.ctx, keys)
 	}
 	return nil
 }

@@ -179,6 +179,9 @@ func serializationFailure(err error) error {
 // SerializationFailure converts a lock conflict into SQLSTATE 40001.
 func SerializationFailure(err error) error { return serializationFailure(err) }
 
+// LocksRows reports whether the transaction takes row locks (exec.Locker).
+func (t *Txn) LocksRows() bool { return t.Pessimistic }
+
 // LockRows locks keys as of the statement's snapshot (exec.Locker).
 func (t *Txn) LockRows(ctx context.Context, keys [][]byte) error {
 	return t.LockKeys(ctx, keys, t.ReadTS)
