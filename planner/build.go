@@ -405,14 +405,8 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 		}
 		p.Sets = append(p.Sets, SetCol{Ord: i, E: e})
 	}
-	if us.WhereClause != nil {
-		f, err := s.buildExpr(us.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if src.Filter, err = coerceBool(f, -1); err != nil {
-			return nil, err
-		}
+	if src.Filter, err = s.where(us.WhereClause); err != nil {
+		return nil, err
 	}
 	src.Access = access(t, src.Filter)
 	return p, nil
@@ -429,14 +423,8 @@ func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
 	src := newScan(t, alias)
 	s := newStmtScope(cat).child(src.Cols())
 	p := &Delete{Table: t, Source: src}
-	if ds.WhereClause != nil {
-		f, err := s.buildExpr(ds.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if src.Filter, err = coerceBool(f, -1); err != nil {
-			return nil, err
-		}
+	if src.Filter, err = s.where(ds.WhereClause); err != nil {
+		return nil, err
 	}
 	src.Access = access(t, src.Filter)
 	return p, nil
@@ -488,4 +476,16 @@ func buildInsertSelect(t *Table, targets []int, defaults []Expr, sel *pg.SelectS
 		out[i] = ColInfo{Name: c.Name, T: c.Type}
 	}
 	return &Insert{Table: t, Source: &Project{Input: src, Exprs: row, Columns: out}}, nil
+}
+
+// where builds a WHERE clause (nil when absent) as a boolean filter.
+func (s *scope) where(n *pg.Node) (Expr, error) {
+	if n == nil {
+		return nil, nil
+	}
+	f, err := s.buildExpr(n)
+	if err != nil {
+		return nil, err
+	}
+	return coerceBool(f, -1)
 }

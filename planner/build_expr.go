@@ -264,11 +264,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			}
 			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s", op, r.Type())
 		}
-		l, err := s.buildExpr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.buildExpr(a.Rexpr)
+		l, r, err := s.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -323,11 +319,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 		}
 		return e, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		l, err := s.buildExpr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.buildExpr(a.Rexpr)
+		l, r, err := s.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -336,11 +328,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 		}
 		return &Func{Name: "nullif", Args: []Expr{l, r}, T: l.Type()}, nil
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
-		l, err := s.buildExpr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.buildExpr(a.Rexpr)
+		l, r, err := s.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -349,11 +337,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 		}
 		return &IsDistinct{L: l, R: r, Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
 	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
-		l, err := s.buildExpr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.buildExpr(a.Rexpr)
+		l, r, err := s.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -398,4 +382,17 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 		return &Binary{Op: op, L: l, R: r, T: types.Text}, nil
 	}
 	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+}
+
+// operands builds both sides of a binary A_Expr.
+func (s *scope) operands(a *pg.A_Expr) (Expr, Expr, error) {
+	l, err := s.buildExpr(a.Lexpr)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.buildExpr(a.Rexpr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
 }
