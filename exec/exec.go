@@ -28,7 +28,9 @@ type KV interface {
 type Locker interface {
 	// LocksRows reports whether this transaction takes row locks.
 	LocksRows() bool
-	LockRows(ctx context.Context, keys [][]byte) error
+	// LockRows locks keys; with noWait a lock held by another live
+	// transaction fails at once (55P03) instead of being waited for.
+	LockRows(ctx context.Context, keys [][]byte, noWait bool) error
 }
 
 // locking reports whether the statement runs in a row-locking transaction.
@@ -40,7 +42,7 @@ func (r *runner) locking() bool {
 // lockRows locks keys when the KV takes row locks.
 func (r *runner) lockRows(keys [][]byte) error {
 	if r.locking() && len(keys) > 0 {
-		return r.kv.(Locker).LockRows(r.ctx, keys)
+		return r.kv.(Locker).LockRows(r.ctx, keys, false)
 	}
 	return nil
 }
@@ -89,6 +91,10 @@ type runner struct {
 	inSubquery int
 	// ticks counts work done, to check for cancellation now and then.
 	ticks int
+	// lockScan is the scan of SELECT ... FOR UPDATE/SHARE; the keys of the
+	// rows it passes are collected in lockKeys and locked at the end.
+	lockScan *planner.Scan
+	lockKeys [][]byte
 }
 
 // tick checks for cancellation every few thousand units of work.
@@ -111,10 +117,16 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 	switch p := p.(type) {
 	case *planner.Select:
 		var n int64
+		if p.Lock != nil && r.locking() {
+			r.lockScan = p.Lock.Scan
+		}
 		err := r.run(p.Root, nil, func(row []types.Datum) error {
 			n++
 			return sink(row)
 		})
+		if err == nil && r.lockScan != nil && len(r.lockKeys) > 0 {
+			err = r.kv.(Locker).LockRows(r.ctx, r.lockKeys, p.Lock.NoWait)
+		}
 		return fmt.Sprintf("SELECT %d", n), err
 	case *planner.Insert:
 		n, err := r.runInsert(p)
@@ -193,6 +205,9 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 			if !truth(v) {
 				return nil
 			}
+		}
+		if s == r.lockScan {
+			r.lockKeys = append(r.lockKeys, append([]byte(nil), key...))
 		}
 		return fn(key, row)
 	}

@@ -12,16 +12,110 @@ import (
 // Select is a planned query: Root produces the result rows.
 type Select struct {
 	Root Rel
+	// Lock, for SELECT ... FOR UPDATE/SHARE, names the scan whose rows the
+	// statement locks.
+	Lock *RowLock
+}
+
+// RowLock is a SELECT's row-locking clause.
+type RowLock struct {
+	Scan *Scan
+	// NoWait fails at once (55P03) instead of waiting for a held lock.
+	NoWait bool
 }
 
 func (*Select) plan() {}
 
 func buildSelect(ss *pg.SelectStmt, cat Catalog) (Plan, error) {
+	var lock *pg.LockingClause
+	if len(ss.LockingClause) > 0 {
+		lock = ss.LockingClause[0].GetLockingClause()
+		if len(ss.LockingClause) > 1 {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "more than one locking clause is not supported yet")
+		}
+		ss.LockingClause = nil
+	}
 	rel, _, err := buildQuery(ss, newStmtScope(cat))
 	if err != nil {
 		return nil, err
 	}
-	return &Select{Root: rel}, nil
+	p := &Select{Root: rel}
+	if lock != nil {
+		if p.Lock, err = rowLock(ss, rel, lock); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// rowLock checks a FOR UPDATE/SHARE clause and finds the scan it locks:
+// like PostgreSQL, it is refused with DISTINCT, GROUP BY, HAVING,
+// aggregates and set operations; here also over joins (not yet).
+func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error) {
+	what := "FOR UPDATE"
+	if lc.Strength == pg.LockClauseStrength_LCS_FORSHARE || lc.Strength == pg.LockClauseStrength_LCS_FORKEYSHARE {
+		what = "FOR SHARE"
+	}
+	if lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "SKIP LOCKED is not supported yet")
+	}
+	switch {
+	case ss.Op != pg.SetOperation_SETOP_NONE:
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with UNION/INTERSECT/EXCEPT", what)
+	case len(ss.DistinctClause) > 0:
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with DISTINCT clause", what)
+	case len(ss.GroupClause) > 0 || ss.HavingClause != nil:
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with GROUP BY clause", what)
+	}
+	var scan *Scan
+	var walk func(r Rel) bool
+	walk = func(r Rel) bool {
+		switch r := r.(type) {
+		case *Scan:
+			scan = r
+			return true
+		case *Project:
+			return walk(r.Input)
+		case *Filter:
+			return walk(r.Input)
+		case *Sort:
+			return walk(r.Input)
+		case *Limit:
+			return walk(r.Input)
+		case *Aggregate:
+			return false
+		}
+		return false
+	}
+	if !walk(rel) {
+		if _, isAgg := findAgg(rel); isAgg {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with aggregate functions", what)
+		}
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is supported on a single table only, for now", what)
+	}
+	if scan.Table.ViewQuery != "" {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s on a view is not supported yet", what)
+	}
+	return &RowLock{Scan: scan, NoWait: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitError}, nil
+}
+
+func findAgg(r Rel) (*Aggregate, bool) {
+	for {
+		switch x := r.(type) {
+		case *Aggregate:
+			return x, true
+		case *Project:
+			r = x.Input
+		case *Filter:
+			r = x.Input
+		case *Sort:
+			r = x.Input
+		case *Limit:
+			r = x.Input
+		default:
+			return nil, false
+		}
+	}
 }
 
 // buildQuery plans a SELECT, a set operation or VALUES as a new query level
@@ -30,7 +124,10 @@ func buildQuery(ss *pg.SelectStmt, outer *scope) (Rel, *queryInfo, error) {
 	if ss.WithClause != nil {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
 	}
-	if ss.IntoClause != nil || len(ss.LockingClause) > 0 || len(ss.WindowClause) > 0 {
+	if len(ss.LockingClause) > 0 {
+		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE is supported on the outermost query only, for now")
+	}
+	if ss.IntoClause != nil || len(ss.WindowClause) > 0 {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "this form of SELECT is not supported yet")
 	}
 	s := outer.child(nil)

@@ -24,6 +24,8 @@ const MaxMessageSize = 64 << 20
 type Config struct {
 	Meta   api.MetaClient
 	Logger *slog.Logger
+	// MaxTxnBytes bounds the writes of one transaction; 0: DefaultMaxTxnBytes.
+	MaxTxnBytes int
 }
 
 // Server accepts PostgreSQL connections and serves them.
@@ -33,6 +35,8 @@ type Server struct {
 	client  *txn.Client
 	catalog *catalogCache
 	rowIDs  *rowIDAllocator
+	// maxTxnBytes bounds the writes of one transaction.
+	maxTxnBytes int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -54,15 +58,19 @@ func New(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	client := txn.NewClient(cfg.Meta, logger)
 	s := &Server{
-		meta:     cfg.Meta,
-		logger:   logger,
-		client:   client,
-		catalog:  newCatalogCache(cfg.Meta, logger),
-		rowIDs:   &rowIDAllocator{oracle: client.Oracle()},
-		ctx:      ctx,
-		cancel:   cancel,
-		conns:    map[net.Conn]struct{}{},
-		sessions: map[uint32]*session{},
+		meta:        cfg.Meta,
+		logger:      logger,
+		client:      client,
+		catalog:     newCatalogCache(cfg.Meta, logger),
+		rowIDs:      &rowIDAllocator{oracle: client.Oracle()},
+		ctx:         ctx,
+		cancel:      cancel,
+		conns:       map[net.Conn]struct{}{},
+		sessions:    map[uint32]*session{},
+		maxTxnBytes: cfg.MaxTxnBytes,
+	}
+	if s.maxTxnBytes <= 0 {
+		s.maxTxnBytes = DefaultMaxTxnBytes
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.catalog.watch(ctx) }()

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -42,6 +44,8 @@ type session struct {
 	tx               *txnState
 	defaultIsolation string
 	defaultReadOnly  bool
+	// lockTimeout is lock_timeout: 0 waits up to the default bound.
+	lockTimeout time.Duration
 }
 
 func (s *session) cancelStatement() {
@@ -197,6 +201,7 @@ func (s *session) show(name string) error {
 		"datestyle": "ISO, MDY", "timezone": "UTC", "standard_conforming_strings": "on",
 		"transaction_isolation": s.currentIsolation(), "integer_datetimes": "on",
 		"default_transaction_isolation": s.defaultIsolation, "search_path": `"$user", public`,
+		"lock_timeout": formatMillis(s.lockTimeout),
 	}
 	v, ok := vals[strings.ToLower(name)]
 	if !ok {
@@ -322,6 +327,9 @@ func (s *session) tryWrite(ctx context.Context, p planner.Plan) (string, error) 
 		return "", err
 	}
 	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, nil)
+	if err == nil {
+		err = s.srv.checkTxnSize(t)
+	}
 	if err != nil {
 		t.Rollback()
 		return "", err
@@ -386,4 +394,15 @@ func (s *session) sendError(err error) {
 		Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: e.Code,
 		Message: e.Message, Detail: e.Detail, Hint: e.Hint, Position: int32(e.Position),
 	})
+}
+
+// formatMillis shows a time setting as PostgreSQL does ("0", "2s", "150ms").
+func formatMillis(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 }

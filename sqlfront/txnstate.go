@@ -3,7 +3,9 @@ package sqlfront
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -38,6 +40,45 @@ type txnState struct {
 type namedSavepoint struct {
 	name string
 	sp   txn.Savepoint
+}
+
+// DefaultMaxTxnBytes bounds the writes one transaction buffers (54000 beyond it).
+const DefaultMaxTxnBytes = 64 << 20
+
+func (s *Server) checkTxnSize(t *txn.Txn) error {
+	if t.Size() > s.maxTxnBytes {
+		return pgerr.New(pgerr.ProgramLimitExceeded, "transaction is too large: %d bytes of writes, the limit is %d", t.Size(), s.maxTxnBytes).
+			WithDetail("Split the work into smaller transactions.")
+	}
+	return nil
+}
+
+// parseDuration reads a PostgreSQL time setting: a number of milliseconds,
+// or a number with a unit (us, ms, s, min, h, d).
+func parseDuration(c *pg.A_Const) (time.Duration, error) {
+	if c == nil {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for a time setting")
+	}
+	if iv := c.GetIval(); iv != nil {
+		return time.Duration(iv.GetIval()) * time.Millisecond, nil
+	}
+	v := strings.TrimSpace(strings.ToLower(c.GetSval().GetSval()))
+	units := []struct {
+		suffix string
+		d      time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"min", time.Minute}, {"s", time.Second}, {"h", time.Hour}, {"d", 24 * time.Hour}}
+	mult := time.Millisecond
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.d
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for a time setting: %q", c.GetSval().GetSval())
+	}
+	return time.Duration(n * float64(mult)), nil
 }
 
 // maxStatementRestarts bounds how often a READ COMMITTED statement re-reads
@@ -126,6 +167,7 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 			return err
 		}
 		t.Pessimistic = true
+		t.LockTimeout = s.lockTimeout
 		s.tx = &txnState{t: t, isolation: iso, readOnly: ro}
 		s.complete(beginTag(ts))
 		return nil
@@ -253,6 +295,19 @@ func (s *session) setVariable(vs *pg.VariableSetStmt) error {
 		} else {
 			s.defaultIsolation = iso
 		}
+	case "lock_timeout":
+		if vs.Kind == pg.VariableSetKind_VAR_SET_DEFAULT || vs.Kind == pg.VariableSetKind_VAR_RESET || len(vs.Args) == 0 {
+			s.lockTimeout = 0
+		} else {
+			d, err := parseDuration(vs.Args[0].GetAConst())
+			if err != nil {
+				return err
+			}
+			s.lockTimeout = d
+		}
+		if s.tx != nil {
+			s.tx.t.LockTimeout = s.lockTimeout
+		}
 	case "default_transaction_read_only":
 		if len(vs.Args) > 0 {
 			c := vs.Args[0].GetAConst()
@@ -300,6 +355,9 @@ func (s *session) inExplicit(ctx context.Context, p planner.Plan) error {
 			rows = append(rows, row)
 			return nil
 		})
+		if err == nil {
+			err = s.srv.checkTxnSize(tx.t)
+		}
 		if err == nil {
 			if _, isSelect := p.(*planner.Select); isSelect {
 				s.sendRows(cols, rows)

@@ -184,3 +184,28 @@ func TestDemoSession(t *testing.T) {
 		expectRows(t, conn, "SELECT k, v FROM kv ORDER BY k", "1500,b;2500,z")
 	})
 }
+
+// TestTransactionSizeLimit: a transaction over --max-txn-bytes fails with
+// 54000 instead of growing without bound, and the connection carries on.
+func TestTransactionSizeLimit(t *testing.T) {
+	d := startDemo(t, "--in-memory", "--max-txn-bytes", "4096")
+	conn := connect(t, d.sqlAddr)
+	mustExec(t, conn, "CREATE TABLE big (k INT PRIMARY KEY, v TEXT)")
+	mustExec(t, conn, "INSERT INTO big VALUES (1, 'small')")
+	expectCode(t, conn, "INSERT INTO big SELECT k, 'padding padding padding padding padding' FROM (VALUES (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15), (16), (17), (18), (19), (20), (21), (22), (23), (24), (25), (26), (27), (28), (29), (30), (31), (32), (33), (34), (35), (36), (37), (38), (39), (40), (41), (42), (43), (44), (45), (46), (47), (48), (49), (50), (51), (52), (53), (54), (55), (56), (57), (58), (59), (60), (61), (62), (63), (64), (65), (66), (67), (68), (69), (70), (71), (72), (73), (74), (75), (76), (77), (78), (79), (80)) v(k)", "54000")
+	mustExec(t, conn, "BEGIN")
+	for i := 100; i < 180; i++ {
+		if _, err := conn.Exec(ctxT(t), fmt.Sprintf("INSERT INTO big VALUES (%d, 'padding padding padding padding padding')", i)); err != nil {
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "54000" {
+				t.Fatalf("insert %d: want 54000, got %v", i, err)
+			}
+			break
+		}
+		if i == 179 {
+			t.Fatal("80 rows of padding stayed under a 4096-byte limit")
+		}
+	}
+	mustExec(t, conn, "ROLLBACK")
+	expectRows(t, conn, "SELECT count(*) FROM big", "1")
+}

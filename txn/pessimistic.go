@@ -30,7 +30,7 @@ func (e *LockConflictError) Error() string {
 // the statement read them at), waiting for other transactions' locks. It
 // returns a *LockConflictError when a key changed after forUpdateTS. A
 // transaction that is not Pessimistic takes no locks.
-func (t *Txn) LockKeys(ctx context.Context, keys [][]byte, forUpdateTS uint64) error {
+func (t *Txn) LockKeys(ctx context.Context, keys [][]byte, forUpdateTS uint64, noWait bool) error {
 	if !t.Pessimistic || len(keys) == 0 {
 		return nil
 	}
@@ -61,7 +61,7 @@ func (t *Txn) LockKeys(ctx context.Context, keys [][]byte, forUpdateTS uint64) e
 		for i, j := range idx {
 			batch[i] = todo[j]
 		}
-		lw := lockWaiter{waiter: t.StartTS}
+		lw := lockWaiter{waiter: t.StartTS, limit: t.LockTimeout, noWait: noWait}
 		defer t.c.doneWaiting(&lw)
 		for attempt := 0; ; attempt++ {
 			rctx, cancel := actx, context.CancelFunc(func() {})
@@ -183,6 +183,6 @@ func SerializationFailure(err error) error { return serializationFailure(err) }
 func (t *Txn) LocksRows() bool { return t.Pessimistic }
 
 // LockRows locks keys as of the statement's snapshot (exec.Locker).
-func (t *Txn) LockRows(ctx context.Context, keys [][]byte) error {
-	return t.LockKeys(ctx, keys, t.ReadTS)
+func (t *Txn) LockRows(ctx context.Context, keys [][]byte, noWait bool) error {
+	return t.LockKeys(ctx, keys, t.ReadTS, noWait)
 }

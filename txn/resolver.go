@@ -21,6 +21,10 @@ type lockWaiter struct {
 	waiter uint64
 	// reported is set once a wait was recorded in the wait-for graph.
 	reported bool
+	// limit bounds the wait (lock_timeout); 0 means maxLockWait.
+	limit time.Duration
+	// noWait fails at once when the holder is alive (FOR UPDATE NOWAIT).
+	noWait bool
 }
 
 // resolveLock finds out what became of the transaction holding lock: a
@@ -56,6 +60,9 @@ func (c *Client) resolveLock(ctx context.Context, lock *api.LockInfo, lw *lockWa
 	case api.CheckTxnStatusResponse_ROLLED_BACK:
 		return c.resolveKeys(ctx, [][]byte{lock.Key}, lock.StartTs, 0)
 	}
+	if lw.noWait {
+		return pgerr.New(pgerr.LockNotAvailable, "could not obtain lock on row: it is locked by transaction %d", lock.StartTs)
+	}
 	if lw.waiter != 0 && lw.waiter != lock.StartTs {
 		// Record the wait cluster-wide; a wait that closes a cycle makes
 		// this transaction the deadlock's victim.
@@ -71,7 +78,15 @@ func (c *Client) resolveLock(ctx context.Context, lock *api.LockInfo, lw *lockWa
 			}
 		}
 	}
-	if time.Since(lw.start) > maxLockWait {
+	limit := maxLockWait
+	if lw.limit > 0 {
+		limit = lw.limit
+	}
+	if time.Since(lw.start) > limit {
+		if lw.limit > 0 {
+			return pgerr.New(pgerr.LockNotAvailable, "canceling statement due to lock timeout").
+				WithDetail("Key %q is held by transaction %d.", lock.Key, lock.StartTs)
+		}
 		return pgerr.New(pgerr.LockNotAvailable, "could not obtain lock on key %q: held by transaction %d", lock.Key, lock.StartTs)
 	}
 	t := time.NewTimer(lw.backoff)

@@ -42,8 +42,13 @@ type Txn struct {
 	ReadTS uint64
 	// Pessimistic makes LockKeys take locks (explicit transactions).
 	Pessimistic bool
+	// LockTimeout bounds each wait for a lock (lock_timeout); 0: the default bound.
+	LockTimeout time.Duration
 	writes      *btree.BTreeG[*api.Mutation]
-	done        bool
+	// bytes counts the keys and values buffered (an upper bound: rewrites
+	// of a key count again).
+	bytes int
+	done  bool
 	// begun is when StartTS was fetched: lock TTLs count from start_ts.
 	begun time.Time
 
@@ -94,8 +99,12 @@ func (t *Txn) Writes() int { return t.writes.Len() }
 // Client returns the client the transaction runs on.
 func (t *Txn) Client() *Client { return t.c }
 
+// Size returns the bytes of writes buffered so far.
+func (t *Txn) Size() int { return t.bytes }
+
 // Put buffers a write of key.
 func (t *Txn) Put(key, value []byte) {
+	t.bytes += len(key) + len(value)
 	op := api.Mutation_PUT
 	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok && prev.Op == api.Mutation_INSERT {
 		op = api.Mutation_INSERT
@@ -107,6 +116,7 @@ func (t *Txn) Put(key, value []byte) {
 // once when this transaction already wrote a live row there, and at commit
 // when another did.
 func (t *Txn) Insert(key, value []byte) error {
+	t.bytes += len(key) + len(value)
 	op := api.Mutation_INSERT
 	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok {
 		if prev.Op != api.Mutation_DELETE {
@@ -120,6 +130,7 @@ func (t *Txn) Insert(key, value []byte) error {
 
 // Delete buffers a deletion of key.
 func (t *Txn) Delete(key []byte) {
+	t.bytes += len(key)
 	if prev, ok := t.writes.Get(&api.Mutation{Key: key}); ok && prev.Op == api.Mutation_INSERT {
 		t.writes.Delete(prev)
 		return
@@ -428,7 +439,7 @@ func seq(n int) []int {
 }
 
 func (t *Txn) onePC(ctx context.Context, muts []*api.Mutation) error {
-	lw := lockWaiter{waiter: t.StartTS}
+	lw := lockWaiter{waiter: t.StartTS, limit: t.LockTimeout}
 	defer t.c.doneWaiting(&lw)
 	// maybeApplied is set when an attempt failed in a way that does not
 	// prove the shard did not apply it (the connection broke, or the
@@ -553,7 +564,7 @@ func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) er
 		for i, j := range idx {
 			batch[i] = muts[j]
 		}
-		lw := lockWaiter{waiter: t.StartTS}
+		lw := lockWaiter{waiter: t.StartTS, limit: t.LockTimeout}
 		defer t.c.doneWaiting(&lw)
 		for attempt := 0; ; attempt++ {
 			// actx bounds one RPC attempt (rpcTimeout). Waiting for a lock
@@ -601,6 +612,9 @@ func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) er
 		}
 		return pgerr.Wrap(err, pgerr.SystemError, "prewrite failed")
 	}
+	if fault != faultNone {
+		t.maybeCrash(ctx, faultAfterPrewrite, keys)
+	}
 	commitTS, err := t.c.oracle.Now(ctx)
 	if err != nil {
 		t.c.rollbackAsync(keys, t.StartTS)
@@ -622,6 +636,9 @@ func (t *Txn) twoPC(ctx context.Context, muts []*api.Mutation, keys [][]byte) er
 	if cresp.Error != nil {
 		t.c.rollbackAsync(keys, t.StartTS)
 		return keyError(cresp.Error)
+	}
+	if fault != faultNone {
+		t.maybeCrash(ctx, faultAfterPrimaryCommit, keys)
 	}
 	// Secondaries are committed in the background; readers that meet their
 	// locks first roll them forward from the primary.

@@ -105,7 +105,7 @@ func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir st
 }
 
 // startSQL starts a SQL frontend and, when httpAddr is set, its HTTP endpoint.
-func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr string) (role, string, error) {
+func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr string, maxTxnBytes int) (role, string, error) {
 	lis, err := listen(addr)
 	if err != nil {
 		return role{}, "", err
@@ -117,7 +117,7 @@ func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr
 		lis.Close()
 		return role{}, "", err
 	}
-	srv := sqlfront.New(sqlfront.Config{Meta: mc, Logger: logger})
+	srv := sqlfront.New(sqlfront.Config{Meta: mc, Logger: logger, MaxTxnBytes: maxTxnBytes})
 	go srv.Serve(lis)
 	var hs *http.Server
 	if httpAddr != "" {
@@ -163,6 +163,7 @@ func runDemo(args []string) error {
 	dataDir := fs.String("data-dir", "./shardsql-data", "data directory")
 	inMemory := fs.Bool("in-memory", false, "keep all data in memory (lost on exit)")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	maxTxn := fs.Int("max-txn-bytes", sqlfront.DefaultMaxTxnBytes, "largest transaction, in bytes of writes (SQLSTATE 54000 beyond)")
 	fs.Parse(args)
 	if *shards < 1 {
 		return errors.New("--shards must be at least 1")
@@ -184,7 +185,7 @@ func runDemo(args []string) error {
 		}
 		roles = append(roles, r)
 	}
-	sqlRole, addr, err := startSQL(ctx, logger, *sqlAddr, *httpAddr, metaAddr)
+	sqlRole, addr, err := startSQL(ctx, logger, *sqlAddr, *httpAddr, metaAddr, *maxTxn)
 	if err != nil {
 		return fail(err)
 	}
@@ -248,8 +249,9 @@ func runSQL(args []string) error {
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP address (/health); empty to disable")
 	metaAddr := fs.String("meta", "127.0.0.1:7000", "address of the metadata service")
 	logLevel := fs.String("log-level", "info", "log level")
+	maxTxn := fs.Int("max-txn-bytes", sqlfront.DefaultMaxTxnBytes, "largest transaction, in bytes of writes (SQLSTATE 54000 beyond)")
 	fs.Parse(args)
-	r, bound, err := startSQL(context.Background(), newLogger(*logLevel), *addr, *httpAddr, *metaAddr)
+	r, bound, err := startSQL(context.Background(), newLogger(*logLevel), *addr, *httpAddr, *metaAddr, *maxTxn)
 	if err != nil {
 		return err
 	}
