@@ -413,10 +413,9 @@ func (t *Txn) Commit(ctx context.Context) error {
 	for i, m := range muts {
 		keys[i] = m.Key
 	}
-	if len(t.locked) > 0 {
-		// Pessimistic locks already name the primary: always two phases.
-		return t.twoPC(ctx, muts, keys)
-	}
+	// With pessimistic locks held, 1PC still works when every key is in
+	// one range: the shard takes over our own locks (without a conflict
+	// check for them) and commits in one step.
 	groups, err := t.c.group(ctx, keys, seq(len(keys)))
 	if err != nil {
 		return pgerr.Wrap(err, pgerr.SystemError, "routing commit")
