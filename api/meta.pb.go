@@ -1397,10 +1397,13 @@ func (x *RegisterNodeResponse) GetHeartbeatIntervalMs() uint64 {
 }
 
 type HeartbeatRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// oldest_active_ts is, for a SQL frontend, the start_ts of its oldest
+	// open transaction (0: none); the GC safe point never passes it.
+	OldestActiveTs uint64 `protobuf:"varint,2,opt,name=oldest_active_ts,json=oldestActiveTs,proto3" json:"oldest_active_ts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HeartbeatRequest) Reset() {
@@ -1436,6 +1439,13 @@ func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
 func (x *HeartbeatRequest) GetId() uint64 {
 	if x != nil {
 		return x.Id
+	}
+	return 0
+}
+
+func (x *HeartbeatRequest) GetOldestActiveTs() uint64 {
+	if x != nil {
+		return x.OldestActiveTs
 	}
 	return 0
 }
@@ -1671,6 +1681,86 @@ func (x *DetectDeadlockResponse) GetCycle() []uint64 {
 	return nil
 }
 
+type GetSafePointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSafePointRequest) Reset() {
+	*x = GetSafePointRequest{}
+	mi := &file_meta_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSafePointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSafePointRequest) ProtoMessage() {}
+
+func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSafePointRequest.ProtoReflect.Descriptor instead.
+func (*GetSafePointRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{31}
+}
+
+type GetSafePointResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SafePoint     uint64                 `protobuf:"varint,1,opt,name=safe_point,json=safePoint,proto3" json:"safe_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSafePointResponse) Reset() {
+	*x = GetSafePointResponse{}
+	mi := &file_meta_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSafePointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSafePointResponse) ProtoMessage() {}
+
+func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSafePointResponse.ProtoReflect.Descriptor instead.
+func (*GetSafePointResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetSafePointResponse) GetSafePoint() uint64 {
+	if x != nil {
+		return x.SafePoint
+	}
+	return 0
+}
+
 var File_meta_proto protoreflect.FileDescriptor
 
 const file_meta_proto_rawDesc = "" +
@@ -1764,9 +1854,10 @@ const file_meta_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\tR\x04role\"Z\n" +
 	"\x14RegisterNodeResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x122\n" +
-	"\x15heartbeat_interval_ms\x18\x02 \x01(\x04R\x13heartbeatIntervalMs\"\"\n" +
+	"\x15heartbeat_interval_ms\x18\x02 \x01(\x04R\x13heartbeatIntervalMs\"L\n" +
 	"\x10HeartbeatRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\"\x13\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12(\n" +
+	"\x10oldest_active_ts\x18\x02 \x01(\x04R\x0eoldestActiveTs\"\x13\n" +
 	"\x11HeartbeatResponse\"\x12\n" +
 	"\x10ListNodesRequest\"G\n" +
 	"\x11ListNodesResponse\x122\n" +
@@ -1777,7 +1868,11 @@ const file_meta_proto_rawDesc = "" +
 	"\x03key\x18\x03 \x01(\fR\x03key\"J\n" +
 	"\x16DetectDeadlockResponse\x12\x1a\n" +
 	"\bdeadlock\x18\x01 \x01(\bR\bdeadlock\x12\x14\n" +
-	"\x05cycle\x18\x02 \x03(\x04R\x05cycle2\xf5\b\n" +
+	"\x05cycle\x18\x02 \x03(\x04R\x05cycle\"\x15\n" +
+	"\x13GetSafePointRequest\"5\n" +
+	"\x14GetSafePointResponse\x12\x1d\n" +
+	"\n" +
+	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xcc\t\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -1794,6 +1889,7 @@ const file_meta_proto_rawDesc = "" +
 	"\n" +
 	"SplitRange\x12\x1f.shardsql.api.SplitRangeRequest\x1a .shardsql.api.SplitRangeResponse\x12[\n" +
 	"\x0eDetectDeadlock\x12#.shardsql.api.DetectDeadlockRequest\x1a$.shardsql.api.DetectDeadlockResponse\x12U\n" +
+	"\fGetSafePoint\x12!.shardsql.api.GetSafePointRequest\x1a\".shardsql.api.GetSafePointResponse\x12U\n" +
 	"\fRegisterNode\x12!.shardsql.api.RegisterNodeRequest\x1a\".shardsql.api.RegisterNodeResponse\x12L\n" +
 	"\tHeartbeat\x12\x1e.shardsql.api.HeartbeatRequest\x1a\x1f.shardsql.api.HeartbeatResponse\x12L\n" +
 	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
@@ -1810,7 +1906,7 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_meta_proto_goTypes = []any{
 	(*GetTimestampRequest)(nil),    // 0: shardsql.api.GetTimestampRequest
 	(*GetTimestampResponse)(nil),   // 1: shardsql.api.GetTimestampResponse
@@ -1843,7 +1939,9 @@ var file_meta_proto_goTypes = []any{
 	(*ListNodesResponse)(nil),      // 28: shardsql.api.ListNodesResponse
 	(*DetectDeadlockRequest)(nil),  // 29: shardsql.api.DetectDeadlockRequest
 	(*DetectDeadlockResponse)(nil), // 30: shardsql.api.DetectDeadlockResponse
-	(*RangeDescriptor)(nil),        // 31: shardsql.api.RangeDescriptor
+	(*GetSafePointRequest)(nil),    // 31: shardsql.api.GetSafePointRequest
+	(*GetSafePointResponse)(nil),   // 32: shardsql.api.GetSafePointResponse
+	(*RangeDescriptor)(nil),        // 33: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
@@ -1853,11 +1951,11 @@ var file_meta_proto_depIdxs = []int32{
 	3,  // 4: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 5: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 6: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	31, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	31, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	31, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	31, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	31, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	33, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	33, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	33, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	33, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	33, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
 	22, // 12: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
 	0,  // 13: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
 	7,  // 14: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
@@ -1870,25 +1968,27 @@ var file_meta_proto_depIdxs = []int32{
 	18, // 21: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
 	20, // 22: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
 	29, // 23: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
-	23, // 24: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	25, // 25: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	27, // 26: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	1,  // 27: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	8,  // 28: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	10, // 29: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	6,  // 30: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	13, // 31: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	13, // 32: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	15, // 33: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	17, // 34: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	19, // 35: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	21, // 36: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	30, // 37: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
-	24, // 38: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	26, // 39: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	28, // 40: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	27, // [27:41] is the sub-list for method output_type
-	13, // [13:27] is the sub-list for method input_type
+	31, // 24: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
+	23, // 25: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	25, // 26: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	27, // 27: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	1,  // 28: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	8,  // 29: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	10, // 30: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	6,  // 31: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	13, // 32: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	13, // 33: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	15, // 34: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	17, // 35: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	19, // 36: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	21, // 37: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	30, // 38: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	32, // 39: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
+	24, // 40: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	26, // 41: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	28, // 42: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	28, // [28:43] is the sub-list for method output_type
+	13, // [13:28] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1906,7 +2006,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,7 @@ const (
 	Meta_WatchRanges_FullMethodName    = "/shardsql.api.Meta/WatchRanges"
 	Meta_SplitRange_FullMethodName     = "/shardsql.api.Meta/SplitRange"
 	Meta_DetectDeadlock_FullMethodName = "/shardsql.api.Meta/DetectDeadlock"
+	Meta_GetSafePoint_FullMethodName   = "/shardsql.api.Meta/GetSafePoint"
 	Meta_RegisterNode_FullMethodName   = "/shardsql.api.Meta/RegisterNode"
 	Meta_Heartbeat_FullMethodName      = "/shardsql.api.Meta/Heartbeat"
 	Meta_ListNodes_FullMethodName      = "/shardsql.api.Meta/ListNodes"
@@ -63,6 +64,10 @@ type MetaClient interface {
 	// with holder_ts 0, that it no longer waits) in the cluster-wide
 	// wait-for graph, and reports whether that wait closes a cycle.
 	DetectDeadlock(ctx context.Context, in *DetectDeadlockRequest, opts ...grpc.CallOption) (*DetectDeadlockResponse, error)
+	// GetSafePoint returns the MVCC garbage-collection safe point: versions
+	// older than it that a newer version shadows may be removed, and reads
+	// below it fail ("snapshot too old").
+	GetSafePoint(ctx context.Context, in *GetSafePointRequest, opts ...grpc.CallOption) (*GetSafePointResponse, error)
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
@@ -204,6 +209,16 @@ func (c *metaClient) DetectDeadlock(ctx context.Context, in *DetectDeadlockReque
 	return out, nil
 }
 
+func (c *metaClient) GetSafePoint(ctx context.Context, in *GetSafePointRequest, opts ...grpc.CallOption) (*GetSafePointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSafePointResponse)
+	err := c.cc.Invoke(ctx, Meta_GetSafePoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RegisterNodeResponse)
@@ -262,6 +277,10 @@ type MetaServer interface {
 	// with holder_ts 0, that it no longer waits) in the cluster-wide
 	// wait-for graph, and reports whether that wait closes a cycle.
 	DetectDeadlock(context.Context, *DetectDeadlockRequest) (*DetectDeadlockResponse, error)
+	// GetSafePoint returns the MVCC garbage-collection safe point: versions
+	// older than it that a newer version shadows may be removed, and reads
+	// below it fail ("snapshot too old").
+	GetSafePoint(context.Context, *GetSafePointRequest) (*GetSafePointResponse, error)
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
@@ -307,6 +326,9 @@ func (UnimplementedMetaServer) SplitRange(context.Context, *SplitRangeRequest) (
 }
 func (UnimplementedMetaServer) DetectDeadlock(context.Context, *DetectDeadlockRequest) (*DetectDeadlockResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DetectDeadlock not implemented")
+}
+func (UnimplementedMetaServer) GetSafePoint(context.Context, *GetSafePointRequest) (*GetSafePointResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetSafePoint not implemented")
 }
 func (UnimplementedMetaServer) RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RegisterNode not implemented")
@@ -522,6 +544,24 @@ func _Meta_DetectDeadlock_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_GetSafePoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSafePointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).GetSafePoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_GetSafePoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).GetSafePoint(ctx, req.(*GetSafePointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_RegisterNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RegisterNodeRequest)
 	if err := dec(in); err != nil {
@@ -618,6 +658,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DetectDeadlock",
 			Handler:    _Meta_DetectDeadlock_Handler,
+		},
+		{
+			MethodName: "GetSafePoint",
+			Handler:    _Meta_GetSafePoint_Handler,
 		},
 		{
 			MethodName: "RegisterNode",
