@@ -124,28 +124,37 @@ func (s *session) simpleQuery(sql string) {
 		s.mu.Unlock()
 		cancel()
 	}()
+	// fail reports an error; inside a transaction block it also puts the
+	// transaction into the failed state, as PostgreSQL does.
+	fail := func(err error) {
+		s.failTx(err)
+		s.sendError(err)
+	}
 	// A bug in one statement must not take the server down: report it as
 	// an internal error on this connection and carry on.
 	defer func() {
 		if p := recover(); p != nil {
 			s.srv.logger.Error("panic while running a statement", "panic", p, "sql", sql, "stack", string(debug.Stack()))
-			s.sendError(pgerr.New(pgerr.Internal, "internal error: %v", p))
+			fail(pgerr.New(pgerr.Internal, "internal error: %v", p))
 		}
 	}()
 	cat := sessionCatalog{ctx: ctx, cache: s.srv.catalog}
 	if p, ok, err := planner.BuildCustom(sql, cat); ok {
-		if err != nil {
-			s.sendError(err)
-			return
-		}
-		if err := s.execPlan(ctx, p); err != nil {
-			s.sendError(err)
+		switch {
+		case s.tx != nil && s.tx.failed:
+			fail(errAborted)
+		case err != nil:
+			fail(err)
+		default:
+			if err := s.execPlan(ctx, p); err != nil {
+				fail(err)
+			}
 		}
 		return
 	}
 	tree, err := pg.Parse(sql)
 	if err != nil {
-		s.sendError(parseError(err))
+		fail(parseError(err))
 		return
 	}
 	if len(tree.Stmts) == 0 {
@@ -154,8 +163,7 @@ func (s *session) simpleQuery(sql string) {
 	}
 	for _, raw := range tree.Stmts {
 		if err := s.execStmt(ctx, raw.Stmt, cat); err != nil {
-			s.failTx(err)
-			s.sendError(err)
+			fail(err)
 			return
 		}
 	}
