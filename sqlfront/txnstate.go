@@ -335,9 +335,13 @@ func (s *session) inExplicit(ctx context.Context, p planner.Plan) error {
 	tx := s.tx
 	tx.statements++
 	if tx.readOnly {
-		switch p.(type) {
+		switch p := p.(type) {
 		case *planner.Insert, *planner.Update, *planner.Delete:
 			return pgerr.New("25006", "cannot execute %s in a read-only transaction", planName(p))
+		case *planner.Select:
+			if p.Lock != nil {
+				return pgerr.New("25006", "cannot execute SELECT FOR UPDATE in a read-only transaction")
+			}
 		}
 	}
 	before := tx.t.Savepoint()
