@@ -79,16 +79,39 @@ func (b *lockedBuffer) String() string {
 
 // startProc starts `shardsql args...` and waits for a line containing ready.
 func startProc(t testing.TB, name, ready string, args ...string) *proc {
+	return startProcEnv(t, name, ready, nil, args...)
+}
+
+// startProcEnv is startProc with env ("NAME=value" entries) added to the
+// test's environment.
+func startProcEnv(t testing.TB, name, ready string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, args: args, out: &lockedBuffer{}}
-	p.start(ready)
+	p.startEnv(ready, env)
 	t.Cleanup(func() { p.stop() })
 	return p
 }
 
+// faultEnvVar is txn's fault-injection variable (txn/fault.go); processes
+// never inherit it from the test's own environment.
+const faultEnvVar = "SHARDSQL_FAULT"
+
 func (p *proc) start(ready string) {
 	p.t.Helper()
+	p.startEnv(ready, nil)
+}
+
+// startEnv starts the process with the test's environment (less any
+// SHARDSQL_FAULT) plus env.
+func (p *proc) startEnv(ready string, env []string) {
+	p.t.Helper()
 	p.cmd = exec.Command(shardsqlBin, p.args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, faultEnvVar+"=") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		p.t.Fatal(err)

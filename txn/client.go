@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -24,6 +25,17 @@ const (
 	// that is unreachable or moving before it fails.
 	defaultRetryBudget = 10 * time.Second
 )
+
+// shardConnectParams bounds the delay between reconnection attempts to a
+// shard server that went away. gRPC's default backoff grows to 120 s, and
+// an RPC on a connection waiting out its backoff fails at once, so a shard
+// server back after an outage of tens of seconds stayed unreachable from
+// this client for tens of seconds more: every request to its ranges spent
+// its retry budget and failed (58000) although the server was up again.
+var shardConnectParams = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+	MinConnectTimeout: rpcTimeout,
+}
 
 // Client routes requests to ranges: it caches the range map and the node
 // registry, dials shard servers, and retries on stale descriptors and
@@ -145,7 +157,7 @@ func (c *Client) shardClient(ctx context.Context, node uint64) (api.ShardClient,
 	conn, ok := c.nodes.conns[addr]
 	if !ok {
 		var err error
-		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(shardConnectParams))
 		if err != nil {
 			return nil, addr, fmt.Errorf("dialing shard server n%d at %s: %w", node, addr, err)
 		}

@@ -16,9 +16,9 @@ import (
 // path of a transaction whose writes span more than one range kills its own
 // process with SIGKILL at that point: a real crash, with no deferred
 // functions run, no background cleanup (rollbackAsync, commitAsync) and no
-// reply to the client. 1PC commits and 2PC commits whose keys all fall in
-// one range (transactions holding pessimistic locks always use 2PC) never
-// trigger it.
+// reply to the client. 1PC commits, and 2PC commits whose keys all fall
+// in one range (a 1PC attempt that fell back to 2PC because the range
+// split under it, say), never trigger it.
 //
 //	after-prewrite        every prewrite succeeded; before fetching
 //	                      commit_ts and committing the primary. The
