@@ -6,8 +6,10 @@ package client
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -24,7 +26,11 @@ type Client struct {
 // Dial connects to the metadata server at addr (host:port) over insecure
 // gRPC and waits until the connection is ready or ctx ends.
 func Dial(ctx context.Context, addr string) (*Client, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Cap gRPC's reconnect backoff (by default it grows towards two
+	// minutes), so a restarted metadata service is reached again within a
+	// second instead of failing requests meanwhile.
+	params := grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}, MinConnectTimeout: 3 * time.Second}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(params))
 	if err != nil {
 		return nil, fmt.Errorf("shardmeta client: dial %s: %w", addr, err)
 	}
