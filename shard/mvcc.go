@@ -47,6 +47,9 @@ func (s *Store) Get(key []byte, ts uint64) (value []byte, found bool, kerr *api.
 	s.pending.wait([][]byte{key}, false, nil, nil)
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
+	if kerr := s.checkSafePoint(ts); kerr != nil {
+		return nil, false, kerr, nil
+	}
 	return mvccGet(snap, key, ts)
 }
 
@@ -57,6 +60,9 @@ func (s *Store) BatchGet(keys [][]byte, ts uint64) ([]*api.KeyValue, *api.KeyErr
 	s.pending.wait(keys, false, nil, nil)
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
+	if kerr := s.checkSafePoint(ts); kerr != nil {
+		return nil, kerr, nil
+	}
 	var pairs []*api.KeyValue
 	for _, k := range keys {
 		v, found, kerr, err := mvccGet(snap, k, ts)
@@ -85,6 +91,9 @@ func (s *Store) Scan(start, end []byte, ts uint64, limit int, keysOnly bool) (pa
 	s.pending.wait(nil, true, start, end)
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
+	if kerr := s.checkSafePoint(ts); kerr != nil {
+		return nil, nil, kerr, nil
+	}
 	return mvccScan(snap, start, end, ts, limit, keysOnly)
 }
 

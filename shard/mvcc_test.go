@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -32,6 +34,7 @@ import (
 //	scan [start=<k>] [end=<k>] ts=<ts> [limit=<n>] [keys-only]
 //	bump-read ts=<ts>
 //	span-empty [start=<k>] [end=<k>]
+//	gc safe=<ts> [start=<k>] [end=<k>]          (garbage-collect at a safe point)
 //	dump                                         (every raw record)
 func TestMVCC(t *testing.T) {
 	datadriven.Walk(t, filepath.Join("testdata", "mvcc"), func(t *testing.T, path string) {
@@ -122,6 +125,12 @@ func runMVCCCmd(t *testing.T, s *Store, d *datadriven.TestData) string {
 			return "error: " + err.Error()
 		}
 		return strconv.FormatBool(empty)
+	case "gc":
+		st, err := s.GC(context.Background(), []byte(ddString(t, d, "start", "")), []byte(ddString(t, d, "end", "")), ddTS(t, d, "safe"))
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return fmt.Sprintf("ok removed writes=%d values=%d safe_point=%s", st.Writes, st.Values, fmtTS(s.GCSafePoint()))
 	case "dump":
 		return dumpStore(t, s)
 	}
@@ -340,6 +349,12 @@ func dumpStore(t *testing.T, s *Store) string {
 				extra = " +rollback"
 			}
 			fmt.Fprintf(&sb, "W %s@%s: %s start=%s%s\n", key, fmtTS(ts), w.kind, fmtTS(w.startTS), extra)
+		case prefixMeta:
+			if string(k[1:]) == metaGCSafePoint && len(v) == 8 {
+				fmt.Fprintf(&sb, "M %s: %s\n", k[1:], fmtTS(binary.BigEndian.Uint64(v)))
+				continue
+			}
+			fmt.Fprintf(&sb, "%q: %x\n", k, v)
 		default:
 			fmt.Fprintf(&sb, "%q: %x\n", k, v)
 		}

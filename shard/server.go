@@ -28,7 +28,14 @@ type Config struct {
 	Addr string
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// GCInterval is how often the server fetches the GC safe point from the
+	// metadata service and garbage-collects its ranges; DefaultGCInterval
+	// when zero.
+	GCInterval time.Duration
 }
+
+// DefaultGCInterval is the GC interval when Config.GCInterval is zero.
+const DefaultGCInterval = time.Minute
 
 // Backoff bounds for reconnecting to the metadata service.
 const (
@@ -49,6 +56,8 @@ type Server struct {
 	store  *Store
 	ranges *rangeTable
 	nodeID atomic.Uint64
+	// gcApplied is the safe point of the last completed GC pass.
+	gcApplied atomic.Uint64
 
 	// life guards the store against Close while handlers run: handlers
 	// hold it for reading, Close for writing.
@@ -129,7 +138,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.heartbeatLoop(runCtx, interval)
@@ -138,6 +147,66 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.watchLoop(runCtx, stream)
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.gcLoop(runCtx)
+	}()
+	return nil
+}
+
+// GCSafePoint returns the safe point of the last completed GC pass (0
+// before the first): no owned range holds garbage below it.
+func (s *Server) GCSafePoint() uint64 { return s.gcApplied.Load() }
+
+// gcLoop runs a GC pass every GC interval until ctx is done.
+func (s *Server) gcLoop(ctx context.Context) {
+	interval := s.cfg.GCInterval
+	if interval <= 0 {
+		interval = DefaultGCInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.gcPass(ctx, interval); err != nil && ctx.Err() == nil {
+			if status.Code(err) == codes.Unimplemented {
+				s.log.Debug("gc: metadata service has no safe point", "err", err)
+			} else {
+				s.log.Warn("gc pass failed", "err", err)
+			}
+		}
+	}
+}
+
+// gcPass fetches the safe point and, when it moved past the last completed
+// pass, garbage-collects every owned range at it. A safe point of 0 means
+// the metadata service is not ready to give one.
+func (s *Server) gcPass(ctx context.Context, timeout time.Duration) error {
+	rctx, cancel := context.WithTimeout(ctx, max(timeout, time.Second))
+	resp, err := s.cfg.Meta.GetSafePoint(rctx, &api.GetSafePointRequest{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("get safe point: %w", err)
+	}
+	sp := resp.GetSafePoint()
+	if sp == 0 || sp <= s.gcApplied.Load() {
+		return nil
+	}
+	var total GCStats
+	for _, d := range s.ranges.list() {
+		st, err := s.store.GC(ctx, d.GetStartKey(), d.GetEndKey(), sp)
+		total.Writes += st.Writes
+		total.Values += st.Values
+		if err != nil {
+			return fmt.Errorf("range %d: %w", d.GetRangeId(), err)
+		}
+	}
+	s.gcApplied.Store(sp)
+	s.log.Debug("gc pass done", "safe_point", sp, "writes_removed", total.Writes, "values_removed", total.Values)
 	return nil
 }
 
@@ -189,7 +258,12 @@ func (s *Server) heartbeatLoop(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		hctx, cancel := context.WithTimeout(ctx, interval)
-		_, err := s.cfg.Meta.Heartbeat(hctx, &api.HeartbeatRequest{Id: s.NodeID()})
+		oldest, lerr := s.store.OldestLockTS()
+		if lerr != nil {
+			s.log.Warn("finding the oldest lock failed", "err", lerr)
+			oldest = 1 // hold GC back entirely rather than risk a live lock
+		}
+		_, err := s.cfg.Meta.Heartbeat(hctx, &api.HeartbeatRequest{Id: s.NodeID(), OldestActiveTs: oldest})
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("heartbeat failed", "err", err)

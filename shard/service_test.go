@@ -24,6 +24,8 @@ type fakeMeta struct {
 	api.UnimplementedMetaServer
 
 	heartbeats atomic.Int64
+	// safePoint is what GetSafePoint answers.
+	safePoint atomic.Uint64
 
 	mu         sync.Mutex
 	ts         uint64
@@ -70,6 +72,10 @@ func (m *fakeMeta) RegisterNode(_ context.Context, req *api.RegisterNodeRequest)
 		m.nextID++
 	}
 	return &api.RegisterNodeResponse{Id: id, HeartbeatIntervalMs: 20}, nil
+}
+
+func (m *fakeMeta) GetSafePoint(context.Context, *api.GetSafePointRequest) (*api.GetSafePointResponse, error) {
+	return &api.GetSafePointResponse{SafePoint: m.safePoint.Load()}, nil
 }
 
 func (m *fakeMeta) Heartbeat(context.Context, *api.HeartbeatRequest) (*api.HeartbeatResponse, error) {
@@ -179,13 +185,23 @@ func startMeta(t *testing.T, m *fakeMeta) api.MetaClient {
 // serves it on a loopback port.
 func startNode(t *testing.T, meta api.MetaClient, dir string) *testNode {
 	t.Helper()
+	return startNodeCfg(t, meta, dir, nil)
+}
+
+// startNodeCfg is startNode with a hook to adjust the server's Config.
+func startNodeCfg(t *testing.T, meta api.MetaClient, dir string, adjust func(*Config)) *testNode {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv, err := Open(ctx, Config{Dir: dir, InMemory: dir == "", Meta: meta, Addr: lis.Addr().String(), Logger: testLogger(t)})
+	cfg := Config{Dir: dir, InMemory: dir == "", Meta: meta, Addr: lis.Addr().String(), Logger: testLogger(t)}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,10 @@ type Store struct {
 	// whose batch is not applied yet; readers wait for them (see onePC).
 	pending pendingKeys
 
+	// gcSafePoint is the highest GC safe point a garbage collection has
+	// started at (persisted, see GC): reads below it fail.
+	gcSafePoint atomic.Uint64
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -54,6 +58,12 @@ func OpenStore(dir string, inMemory bool, logger *slog.Logger) (*Store, error) {
 	}
 	s := &Store{db: db}
 	s.pending.init()
+	sp, err := s.loadUint64(metaGCSafePoint)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.gcSafePoint.Store(sp)
 	return s, nil
 }
 
@@ -71,11 +81,19 @@ func (s *Store) Close() error {
 // commits b durably (synced WAL) before returning. Replication will slot in
 // here. b is closed in all cases.
 func (s *Store) apply(b *pebble.Batch) error {
+	return s.applyWith(b, pebble.Sync)
+}
+
+// applyWith is apply with explicit write options: garbage collection uses
+// pebble.NoSync (losing a GC batch in a crash only leaves garbage behind;
+// the WAL keeps batches in order, so a surviving batch implies every earlier
+// one survived).
+func (s *Store) applyWith(b *pebble.Batch, opts *pebble.WriteOptions) error {
 	defer b.Close()
 	if b.Empty() {
 		return nil
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(opts); err != nil {
 		return fmt.Errorf("shard store: apply: %w", err)
 	}
 	return nil
@@ -94,20 +112,29 @@ func (s *Store) BumpMaxReadTS(ts uint64) {
 	}
 }
 
-const metaNodeID = "node_id"
+const (
+	metaNodeID      = "node_id"
+	metaGCSafePoint = "gc_safe_point"
+)
 
 // loadNodeID returns the persisted node id, or 0 when none is stored.
 func (s *Store) loadNodeID() (uint64, error) {
-	v, closer, err := s.db.Get(metaKey(metaNodeID))
+	return s.loadUint64(metaNodeID)
+}
+
+// loadUint64 returns the persisted local metadata value name, or 0 when
+// none is stored.
+func (s *Store) loadUint64(name string) (uint64, error) {
+	v, closer, err := s.db.Get(metaKey(name))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("shard store: load node id: %w", err)
+		return 0, fmt.Errorf("shard store: load %s: %w", name, err)
 	}
 	defer closer.Close()
 	if len(v) != 8 {
-		return 0, fmt.Errorf("shard store: node id record has %d bytes", len(v))
+		return 0, fmt.Errorf("shard store: %s record has %d bytes", name, len(v))
 	}
 	return binary.BigEndian.Uint64(v), nil
 }

@@ -57,6 +57,10 @@ func (s *Server) RegisterNode(ctx context.Context, req *api.RegisterNodeRequest)
 	if err := s.ensureLiveness(ctx, id); err != nil {
 		return nil, rpcErr(fmt.Errorf("register node %d: %w", id, err))
 	}
+	if role == RoleSQL {
+		// A (re)starting frontend has no open transaction yet.
+		s.safePoints.report(id, 0)
+	}
 	if role == RoleShard {
 		if _, err := s.bootstrapRanges(ctx, id); err != nil {
 			return nil, rpcErr(fmt.Errorf("register node %d: %w", id, err))
@@ -132,7 +136,8 @@ func (s *Server) ensureLiveness(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// Heartbeat keeps a registered node live for another LivenessTTLSeconds.
+// Heartbeat keeps a registered node live for another LivenessTTLSeconds. A
+// SQL frontend's oldest_active_ts is kept (in memory) for GetSafePoint.
 func (s *Server) Heartbeat(ctx context.Context, req *api.HeartbeatRequest) (*api.HeartbeatResponse, error) {
 	n, err := s.getNode(ctx, req.GetId())
 	if err != nil {
@@ -141,6 +146,11 @@ func (s *Server) Heartbeat(ctx context.Context, req *api.HeartbeatRequest) (*api
 	if n == nil {
 		return nil, status.Errorf(codes.NotFound, "heartbeat: node %d is not registered", req.GetId())
 	}
+	// A SQL frontend reports its oldest open transaction, a shard server
+	// its oldest unresolved lock; the safe point passes neither. Recorded
+	// before the liveness write: holding the safe point back is the safe
+	// side should that write fail.
+	s.safePoints.report(n.Id, req.GetOldestActiveTs())
 	if err := s.ensureLiveness(ctx, n.Id); err != nil {
 		return nil, rpcErr(fmt.Errorf("heartbeat of node %d: %w", n.Id, err))
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// DialShard returns a Shard client for a shard server's address. When nil
 	// the server dials insecure gRPC and caches one connection per address.
 	DialShard func(ctx context.Context, addr string) (api.ShardClient, error)
+	// GCTTL is how long old MVCC versions stay readable: the GC safe point
+	// trails the current time by it (and by any open transaction the SQL
+	// frontends report). DefaultGCTTL when zero.
+	GCTTL time.Duration
 }
 
 // Server is the metadata service: it implements api.MetaServer on top of an
@@ -85,6 +89,9 @@ type Server struct {
 	tso    tso
 	ranges *rangeIndex
 	waits  *waitGraph
+	// safePoints keeps the frontends' oldest active transactions and the
+	// highest GC safe point handed out.
+	safePoints safePoints
 
 	// catalogMu serialises catalog changes, rangesMu range-map changes and
 	// nodesMu node-registry changes within this server (lock order:
@@ -120,6 +127,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.GCTTL <= 0 {
+		cfg.GCTTL = DefaultGCTTL
+	}
 	s := &Server{
 		cfg:              cfg,
 		log:              cfg.Logger.With("component", "shardmeta"),
@@ -128,6 +138,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ranges:           newRangeIndex(),
 		waits:            newWaitGraph(),
 	}
+	s.safePoints.init(time.Now())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.startEtcd(ctx); err != nil {
 		s.cancel()

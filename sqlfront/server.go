@@ -43,6 +43,15 @@ type Server struct {
 	wg     sync.WaitGroup
 	nextID atomic.Uint32
 
+	// nodeID is the id the metadata service gave this frontend (Start).
+	nodeID atomic.Uint64
+	// heartbeatNow asks the heartbeat loop for an early heartbeat.
+	heartbeatNow chan struct{}
+	// txMu guards openTxns: the start timestamp of each session's open
+	// explicit transaction, by session process id.
+	txMu     sync.Mutex
+	openTxns map[uint32]uint64
+
 	mu       sync.Mutex
 	lis      []net.Listener
 	conns    map[net.Conn]struct{}
@@ -68,6 +77,9 @@ func New(cfg Config) *Server {
 		conns:       map[net.Conn]struct{}{},
 		sessions:    map[uint32]*session{},
 		maxTxnBytes: cfg.MaxTxnBytes,
+
+		heartbeatNow: make(chan struct{}, 1),
+		openTxns:     map[uint32]uint64{},
 	}
 	if s.maxTxnBytes <= 0 {
 		s.maxTxnBytes = DefaultMaxTxnBytes
@@ -148,6 +160,7 @@ func (s *Server) serveConn(conn net.Conn) {
 	sess.run()
 	if sess.tx != nil {
 		sess.tx.t.Rollback() // the client went away mid-transaction
+		s.untrackTxn(sess.pid)
 	}
 }
 

@@ -169,6 +169,7 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 		t.Pessimistic = true
 		t.LockTimeout = s.lockTimeout
 		s.tx = &txnState{t: t, isolation: iso, readOnly: ro}
+		s.srv.trackTxn(s.pid, t.StartTS)
 		s.complete(beginTag(ts))
 		return nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
@@ -179,6 +180,7 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 		}
 		tx := s.tx
 		s.tx = nil
+		defer s.srv.untrackTxn(s.pid)
 		if tx.failed {
 			tx.t.Rollback()
 			s.complete("ROLLBACK")
@@ -195,6 +197,7 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 		} else {
 			s.tx.t.Rollback()
 			s.tx = nil
+			s.srv.untrackTxn(s.pid)
 		}
 		s.complete("ROLLBACK")
 		return nil

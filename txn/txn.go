@@ -175,6 +175,8 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 
 // keyError turns a shard's KeyError into an error for the caller.
 func keyError(e *api.KeyError) error {
+	// A shard's message for a read below the GC safe point starts so.
+	const snapshotTooOld = "snapshot too old"
 	switch {
 	case e.Conflict != nil:
 		return errConflict(fmt.Sprintf("key %q was written at %d after this transaction's snapshot %d", e.Conflict.Key, e.Conflict.ConflictCommitTs, e.Conflict.StartTs))
@@ -184,6 +186,8 @@ func keyError(e *api.KeyError) error {
 		return pgerr.New(pgerr.SerializationFailure, "could not serialize access: transaction was aborted: %s", e.Aborted)
 	case e.Locked != nil:
 		return pgerr.New(pgerr.LockNotAvailable, "key %q is locked", e.Locked.Key)
+	case len(e.Message) >= len(snapshotTooOld) && e.Message[:len(snapshotTooOld)] == snapshotTooOld:
+		return pgerr.New(pgerr.SnapshotTooOld, "%s", e.Message) // snapshot_too_old
 	}
 	return pgerr.New(pgerr.Internal, "shard error: %s", e.Message)
 }
@@ -423,11 +427,20 @@ func (t *Txn) Commit(ctx context.Context) error {
 	if len(groups) == 1 {
 		err := t.onePC(ctx, muts)
 		if !errors.Is(err, errRegroup) {
+			if err != nil && len(t.locked) > 0 && !isUnknownOutcome(err) {
+				// The one round did not apply: release our pessimistic
+				// locks now rather than leave writers to wait out their TTL.
+				t.c.rollbackAsync(keys, t.StartTS)
+			}
 			return err
 		}
 	}
 	return t.twoPC(ctx, muts, keys)
 }
+
+// isUnknownOutcome reports an error after which the commit may or may not
+// have applied (08007).
+func isUnknownOutcome(err error) bool { return pgerr.Code(err) == "08007" }
 
 func seq(n int) []int {
 	s := make([]int, n)

@@ -55,12 +55,12 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // startMeta starts the metadata service and its gRPC server.
-func startMeta(ctx context.Context, logger *slog.Logger, addr, dir string, inMemory bool, peerURL, clientURL string) (role, string, error) {
+func startMeta(ctx context.Context, logger *slog.Logger, addr, dir string, inMemory bool, peerURL, clientURL string, gcTTL time.Duration) (role, string, error) {
 	lis, err := listen(addr)
 	if err != nil {
 		return role{}, "", err
 	}
-	srv, err := shardmeta.Start(ctx, shardmeta.Config{Dir: dir, InMemory: inMemory, PeerURL: peerURL, ClientURL: clientURL, Logger: logger})
+	srv, err := shardmeta.Start(ctx, shardmeta.Config{Dir: dir, InMemory: inMemory, PeerURL: peerURL, ClientURL: clientURL, Logger: logger, GCTTL: gcTTL})
 	if err != nil {
 		lis.Close()
 		return role{}, "", err
@@ -72,7 +72,7 @@ func startMeta(ctx context.Context, logger *slog.Logger, addr, dir string, inMem
 }
 
 // startShard starts a shard server registered with the metadata service.
-func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir string, inMemory bool) (role, string, error) {
+func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir string, inMemory bool, gcInterval time.Duration) (role, string, error) {
 	lis, err := listen(addr)
 	if err != nil {
 		return role{}, "", err
@@ -84,7 +84,7 @@ func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir st
 		lis.Close()
 		return role{}, "", err
 	}
-	srv, err := shard.Open(dctx, shard.Config{Dir: dir, InMemory: inMemory, Meta: mc, Addr: lis.Addr().String(), Logger: logger})
+	srv, err := shard.Open(dctx, shard.Config{Dir: dir, InMemory: inMemory, Meta: mc, Addr: lis.Addr().String(), Logger: logger, GCInterval: gcInterval})
 	if err != nil {
 		lis.Close()
 		mc.Close()
@@ -118,6 +118,14 @@ func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr
 		return role{}, "", err
 	}
 	srv := sqlfront.New(sqlfront.Config{Meta: mc, Logger: logger, MaxTxnBytes: maxTxnBytes})
+	// Register as a "sql" node: heartbeats report the oldest open
+	// transaction, which holds the GC safe point back.
+	if err := srv.Start(dctx, lis.Addr().String()); err != nil {
+		lis.Close()
+		srv.Close()
+		mc.Close()
+		return role{}, "", err
+	}
 	go srv.Serve(lis)
 	var hs *http.Server
 	if httpAddr != "" {
@@ -164,6 +172,8 @@ func runDemo(args []string) error {
 	inMemory := fs.Bool("in-memory", false, "keep all data in memory (lost on exit)")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	maxTxn := fs.Int("max-txn-bytes", sqlfront.DefaultMaxTxnBytes, "largest transaction, in bytes of writes (SQLSTATE 54000 beyond)")
+	gcTTL := fs.Duration("gc-ttl", shardmeta.DefaultGCTTL, "how long old row versions stay readable (the GC safe point trails now by this, and by open transactions)")
+	gcInterval := fs.Duration("gc-interval", shard.DefaultGCInterval, "how often shard servers garbage-collect old row versions")
 	fs.Parse(args)
 	if *shards < 1 {
 		return errors.New("--shards must be at least 1")
@@ -173,13 +183,13 @@ func runDemo(args []string) error {
 	var roles []role
 	fail := func(err error) error { stopAll(roles); return err }
 
-	meta, metaAddr, err := startMeta(ctx, logger, "127.0.0.1:0", filepath.Join(*dataDir, "meta"), *inMemory, "", "")
+	meta, metaAddr, err := startMeta(ctx, logger, "127.0.0.1:0", filepath.Join(*dataDir, "meta"), *inMemory, "", "", *gcTTL)
 	if err != nil {
 		return fail(err)
 	}
 	roles = append(roles, meta)
 	for i := 1; i <= *shards; i++ {
-		r, _, err := startShard(ctx, logger, "127.0.0.1:0", metaAddr, filepath.Join(*dataDir, fmt.Sprintf("shard%d", i)), *inMemory)
+		r, _, err := startShard(ctx, logger, "127.0.0.1:0", metaAddr, filepath.Join(*dataDir, fmt.Sprintf("shard%d", i)), *inMemory, *gcInterval)
 		if err != nil {
 			return fail(err)
 		}
@@ -214,8 +224,9 @@ func runMeta(args []string) error {
 	peerURL := fs.String("etcd-peer-url", "", "etcd peer URL (default: a free loopback port)")
 	clientURL := fs.String("etcd-client-url", "", "etcd client URL (default: a free loopback port)")
 	logLevel := fs.String("log-level", "info", "log level")
+	gcTTL := fs.Duration("gc-ttl", shardmeta.DefaultGCTTL, "how long old row versions stay readable (the GC safe point trails now by this, and by open transactions)")
 	fs.Parse(args)
-	r, bound, err := startMeta(context.Background(), newLogger(*logLevel), *addr, *dataDir, *inMemory, *peerURL, *clientURL)
+	r, bound, err := startMeta(context.Background(), newLogger(*logLevel), *addr, *dataDir, *inMemory, *peerURL, *clientURL, *gcTTL)
 	if err != nil {
 		return err
 	}
@@ -232,8 +243,9 @@ func runShard(args []string) error {
 	dataDir := fs.String("data-dir", "./shardsql-data/shard", "Pebble data directory")
 	inMemory := fs.Bool("in-memory", false, "keep data in memory")
 	logLevel := fs.String("log-level", "info", "log level")
+	gcInterval := fs.Duration("gc-interval", shard.DefaultGCInterval, "how often to garbage-collect old row versions")
 	fs.Parse(args)
-	r, bound, err := startShard(context.Background(), newLogger(*logLevel), *addr, *metaAddr, *dataDir, *inMemory)
+	r, bound, err := startShard(context.Background(), newLogger(*logLevel), *addr, *metaAddr, *dataDir, *inMemory, *gcInterval)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ const (
 	Internal              = "XX000"
 	LockNotAvailable      = "55P03"
 	CardinalityViolation  = "21000"
+	SnapshotTooOld        = "72000"
 	SubstringError        = "22011"
 	ProgramLimitExceeded  = "54000"
 )
