@@ -1627,6 +1627,118 @@ func (x *TxnHeartbeatResponse) GetLockTtlMs() uint64 {
 	return 0
 }
 
+type ScanLocksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ctx           *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
+	MaxStartTs    uint64                 `protobuf:"varint,2,opt,name=max_start_ts,json=maxStartTs,proto3" json:"max_start_ts,omitempty"`
+	Limit         uint32                 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanLocksRequest) Reset() {
+	*x = ScanLocksRequest{}
+	mi := &file_shard_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanLocksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanLocksRequest) ProtoMessage() {}
+
+func (x *ScanLocksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanLocksRequest.ProtoReflect.Descriptor instead.
+func (*ScanLocksRequest) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ScanLocksRequest) GetCtx() *RangeContext {
+	if x != nil {
+		return x.Ctx
+	}
+	return nil
+}
+
+func (x *ScanLocksRequest) GetMaxStartTs() uint64 {
+	if x != nil {
+		return x.MaxStartTs
+	}
+	return 0
+}
+
+func (x *ScanLocksRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ScanLocksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RangeError    *RangeError            `protobuf:"bytes,1,opt,name=range_error,json=rangeError,proto3" json:"range_error,omitempty"`
+	Locks         []*LockInfo            `protobuf:"bytes,2,rep,name=locks,proto3" json:"locks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanLocksResponse) Reset() {
+	*x = ScanLocksResponse{}
+	mi := &file_shard_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanLocksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanLocksResponse) ProtoMessage() {}
+
+func (x *ScanLocksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanLocksResponse.ProtoReflect.Descriptor instead.
+func (*ScanLocksResponse) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ScanLocksResponse) GetRangeError() *RangeError {
+	if x != nil {
+		return x.RangeError
+	}
+	return nil
+}
+
+func (x *ScanLocksResponse) GetLocks() []*LockInfo {
+	if x != nil {
+		return x.Locks
+	}
+	return nil
+}
+
 var File_shard_proto protoreflect.FileDescriptor
 
 const file_shard_proto_rawDesc = "" +
@@ -1760,7 +1872,16 @@ const file_shard_proto_rawDesc = "" +
 	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
 	"rangeError\x12,\n" +
 	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\x12\x1e\n" +
-	"\vlock_ttl_ms\x18\x03 \x01(\x04R\tlockTtlMs2\xa0\a\n" +
+	"\vlock_ttl_ms\x18\x03 \x01(\x04R\tlockTtlMs\"x\n" +
+	"\x10ScanLocksRequest\x12,\n" +
+	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x12 \n" +
+	"\fmax_start_ts\x18\x02 \x01(\x04R\n" +
+	"maxStartTs\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"|\n" +
+	"\x11ScanLocksResponse\x129\n" +
+	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
+	"rangeError\x12,\n" +
+	"\x05locks\x18\x02 \x03(\v2\x16.shardsql.api.LockInfoR\x05locks2\xee\a\n" +
 	"\x05Shard\x12:\n" +
 	"\x03Get\x12\x18.shardsql.api.GetRequest\x1a\x19.shardsql.api.GetResponse\x12I\n" +
 	"\bBatchGet\x12\x1d.shardsql.api.BatchGetRequest\x1a\x1e.shardsql.api.BatchGetResponse\x12=\n" +
@@ -1771,7 +1892,8 @@ const file_shard_proto_rawDesc = "" +
 	"\x0eCheckTxnStatus\x12#.shardsql.api.CheckTxnStatusRequest\x1a$.shardsql.api.CheckTxnStatusResponse\x12R\n" +
 	"\vResolveLock\x12 .shardsql.api.ResolveLockRequest\x1a!.shardsql.api.ResolveLockResponse\x12@\n" +
 	"\x05OnePC\x12\x1a.shardsql.api.OnePCRequest\x1a\x1b.shardsql.api.OnePCResponse\x12U\n" +
-	"\fAcquireLocks\x12!.shardsql.api.AcquireLocksRequest\x1a\".shardsql.api.AcquireLocksResponse\x12U\n" +
+	"\fAcquireLocks\x12!.shardsql.api.AcquireLocksRequest\x1a\".shardsql.api.AcquireLocksResponse\x12L\n" +
+	"\tScanLocks\x12\x1e.shardsql.api.ScanLocksRequest\x1a\x1f.shardsql.api.ScanLocksResponse\x12U\n" +
 	"\fTxnHeartbeat\x12!.shardsql.api.TxnHeartbeatRequest\x1a\".shardsql.api.TxnHeartbeatResponse\x12U\n" +
 	"\fPrepareSplit\x12!.shardsql.api.PrepareSplitRequest\x1a\".shardsql.api.PrepareSplitResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
@@ -1788,7 +1910,7 @@ func file_shard_proto_rawDescGZIP() []byte {
 }
 
 var file_shard_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_shard_proto_goTypes = []any{
 	(CheckTxnStatusResponse_Status)(0), // 0: shardsql.api.CheckTxnStatusResponse.Status
 	(*GetRequest)(nil),                 // 1: shardsql.api.GetRequest
@@ -1815,82 +1937,90 @@ var file_shard_proto_goTypes = []any{
 	(*AcquireLocksResponse)(nil),       // 22: shardsql.api.AcquireLocksResponse
 	(*TxnHeartbeatRequest)(nil),        // 23: shardsql.api.TxnHeartbeatRequest
 	(*TxnHeartbeatResponse)(nil),       // 24: shardsql.api.TxnHeartbeatResponse
-	(*RangeContext)(nil),               // 25: shardsql.api.RangeContext
-	(*RangeError)(nil),                 // 26: shardsql.api.RangeError
-	(*KeyError)(nil),                   // 27: shardsql.api.KeyError
-	(*KeyValue)(nil),                   // 28: shardsql.api.KeyValue
-	(*Mutation)(nil),                   // 29: shardsql.api.Mutation
+	(*ScanLocksRequest)(nil),           // 25: shardsql.api.ScanLocksRequest
+	(*ScanLocksResponse)(nil),          // 26: shardsql.api.ScanLocksResponse
+	(*RangeContext)(nil),               // 27: shardsql.api.RangeContext
+	(*RangeError)(nil),                 // 28: shardsql.api.RangeError
+	(*KeyError)(nil),                   // 29: shardsql.api.KeyError
+	(*KeyValue)(nil),                   // 30: shardsql.api.KeyValue
+	(*Mutation)(nil),                   // 31: shardsql.api.Mutation
+	(*LockInfo)(nil),                   // 32: shardsql.api.LockInfo
 }
 var file_shard_proto_depIdxs = []int32{
-	25, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
-	25, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
-	28, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
-	25, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
-	28, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
-	25, // 11: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
-	29, // 12: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
-	26, // 13: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 14: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
-	25, // 15: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 16: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 17: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
-	25, // 18: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 19: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 20: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
-	25, // 21: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 22: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 23: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
+	27, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
+	27, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
+	30, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
+	27, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
+	30, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
+	27, // 11: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
+	31, // 12: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
+	28, // 13: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 14: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
+	27, // 15: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 16: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 17: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
+	27, // 18: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 19: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 20: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
+	27, // 21: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 22: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 23: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
 	0,  // 24: shardsql.api.CheckTxnStatusResponse.status:type_name -> shardsql.api.CheckTxnStatusResponse.Status
-	25, // 25: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 26: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 27: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
-	25, // 28: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
-	29, // 29: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
-	26, // 30: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 31: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
-	25, // 32: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 33: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
-	25, // 34: shardsql.api.AcquireLocksRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 35: shardsql.api.AcquireLocksResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 36: shardsql.api.AcquireLocksResponse.errors:type_name -> shardsql.api.KeyError
-	25, // 37: shardsql.api.TxnHeartbeatRequest.ctx:type_name -> shardsql.api.RangeContext
-	26, // 38: shardsql.api.TxnHeartbeatResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 39: shardsql.api.TxnHeartbeatResponse.error:type_name -> shardsql.api.KeyError
-	1,  // 40: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
-	3,  // 41: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
-	5,  // 42: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
-	7,  // 43: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
-	9,  // 44: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
-	11, // 45: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
-	13, // 46: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
-	15, // 47: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
-	17, // 48: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
-	21, // 49: shardsql.api.Shard.AcquireLocks:input_type -> shardsql.api.AcquireLocksRequest
-	23, // 50: shardsql.api.Shard.TxnHeartbeat:input_type -> shardsql.api.TxnHeartbeatRequest
-	19, // 51: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
-	2,  // 52: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
-	4,  // 53: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
-	6,  // 54: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
-	8,  // 55: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
-	10, // 56: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
-	12, // 57: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
-	14, // 58: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
-	16, // 59: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
-	18, // 60: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
-	22, // 61: shardsql.api.Shard.AcquireLocks:output_type -> shardsql.api.AcquireLocksResponse
-	24, // 62: shardsql.api.Shard.TxnHeartbeat:output_type -> shardsql.api.TxnHeartbeatResponse
-	20, // 63: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
-	52, // [52:64] is the sub-list for method output_type
-	40, // [40:52] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	27, // 25: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 26: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 27: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
+	27, // 28: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
+	31, // 29: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
+	28, // 30: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 31: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
+	27, // 32: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 33: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
+	27, // 34: shardsql.api.AcquireLocksRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 35: shardsql.api.AcquireLocksResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 36: shardsql.api.AcquireLocksResponse.errors:type_name -> shardsql.api.KeyError
+	27, // 37: shardsql.api.TxnHeartbeatRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 38: shardsql.api.TxnHeartbeatResponse.range_error:type_name -> shardsql.api.RangeError
+	29, // 39: shardsql.api.TxnHeartbeatResponse.error:type_name -> shardsql.api.KeyError
+	27, // 40: shardsql.api.ScanLocksRequest.ctx:type_name -> shardsql.api.RangeContext
+	28, // 41: shardsql.api.ScanLocksResponse.range_error:type_name -> shardsql.api.RangeError
+	32, // 42: shardsql.api.ScanLocksResponse.locks:type_name -> shardsql.api.LockInfo
+	1,  // 43: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
+	3,  // 44: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
+	5,  // 45: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
+	7,  // 46: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
+	9,  // 47: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
+	11, // 48: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
+	13, // 49: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
+	15, // 50: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
+	17, // 51: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
+	21, // 52: shardsql.api.Shard.AcquireLocks:input_type -> shardsql.api.AcquireLocksRequest
+	25, // 53: shardsql.api.Shard.ScanLocks:input_type -> shardsql.api.ScanLocksRequest
+	23, // 54: shardsql.api.Shard.TxnHeartbeat:input_type -> shardsql.api.TxnHeartbeatRequest
+	19, // 55: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
+	2,  // 56: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
+	4,  // 57: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
+	6,  // 58: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
+	8,  // 59: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
+	10, // 60: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
+	12, // 61: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
+	14, // 62: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
+	16, // 63: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
+	18, // 64: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
+	22, // 65: shardsql.api.Shard.AcquireLocks:output_type -> shardsql.api.AcquireLocksResponse
+	26, // 66: shardsql.api.Shard.ScanLocks:output_type -> shardsql.api.ScanLocksResponse
+	24, // 67: shardsql.api.Shard.TxnHeartbeat:output_type -> shardsql.api.TxnHeartbeatResponse
+	20, // 68: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
+	56, // [56:69] is the sub-list for method output_type
+	43, // [43:56] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_shard_proto_init() }
@@ -1905,7 +2035,7 @@ func file_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shard_proto_rawDesc), len(file_shard_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

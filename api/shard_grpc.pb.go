@@ -29,6 +29,7 @@ const (
 	Shard_ResolveLock_FullMethodName    = "/shardsql.api.Shard/ResolveLock"
 	Shard_OnePC_FullMethodName          = "/shardsql.api.Shard/OnePC"
 	Shard_AcquireLocks_FullMethodName   = "/shardsql.api.Shard/AcquireLocks"
+	Shard_ScanLocks_FullMethodName      = "/shardsql.api.Shard/ScanLocks"
 	Shard_TxnHeartbeat_FullMethodName   = "/shardsql.api.Shard/TxnHeartbeat"
 	Shard_PrepareSplit_FullMethodName   = "/shardsql.api.Shard/PrepareSplit"
 )
@@ -54,6 +55,9 @@ type ShardClient interface {
 	// AcquireLocks takes pessimistic locks (locks without a value) at
 	// statement time, for UPDATE, DELETE and SELECT ... FOR UPDATE.
 	AcquireLocks(ctx context.Context, in *AcquireLocksRequest, opts ...grpc.CallOption) (*AcquireLocksResponse, error)
+	// ScanLocks lists the locks of a range whose transactions started at or
+	// before max_start_ts (for the background lock resolver).
+	ScanLocks(ctx context.Context, in *ScanLocksRequest, opts ...grpc.CallOption) (*ScanLocksResponse, error)
 	// TxnHeartbeat extends the TTL of a transaction's primary lock.
 	TxnHeartbeat(ctx context.Context, in *TxnHeartbeatRequest, opts ...grpc.CallOption) (*TxnHeartbeatResponse, error)
 	// PrepareSplit fences [split_key, end) of a range ahead of a split that
@@ -169,6 +173,16 @@ func (c *shardClient) AcquireLocks(ctx context.Context, in *AcquireLocksRequest,
 	return out, nil
 }
 
+func (c *shardClient) ScanLocks(ctx context.Context, in *ScanLocksRequest, opts ...grpc.CallOption) (*ScanLocksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScanLocksResponse)
+	err := c.cc.Invoke(ctx, Shard_ScanLocks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *shardClient) TxnHeartbeat(ctx context.Context, in *TxnHeartbeatRequest, opts ...grpc.CallOption) (*TxnHeartbeatResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(TxnHeartbeatResponse)
@@ -210,6 +224,9 @@ type ShardServer interface {
 	// AcquireLocks takes pessimistic locks (locks without a value) at
 	// statement time, for UPDATE, DELETE and SELECT ... FOR UPDATE.
 	AcquireLocks(context.Context, *AcquireLocksRequest) (*AcquireLocksResponse, error)
+	// ScanLocks lists the locks of a range whose transactions started at or
+	// before max_start_ts (for the background lock resolver).
+	ScanLocks(context.Context, *ScanLocksRequest) (*ScanLocksResponse, error)
 	// TxnHeartbeat extends the TTL of a transaction's primary lock.
 	TxnHeartbeat(context.Context, *TxnHeartbeatRequest) (*TxnHeartbeatResponse, error)
 	// PrepareSplit fences [split_key, end) of a range ahead of a split that
@@ -254,6 +271,9 @@ func (UnimplementedShardServer) OnePC(context.Context, *OnePCRequest) (*OnePCRes
 }
 func (UnimplementedShardServer) AcquireLocks(context.Context, *AcquireLocksRequest) (*AcquireLocksResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AcquireLocks not implemented")
+}
+func (UnimplementedShardServer) ScanLocks(context.Context, *ScanLocksRequest) (*ScanLocksResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ScanLocks not implemented")
 }
 func (UnimplementedShardServer) TxnHeartbeat(context.Context, *TxnHeartbeatRequest) (*TxnHeartbeatResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TxnHeartbeat not implemented")
@@ -462,6 +482,24 @@ func _Shard_AcquireLocks_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Shard_ScanLocks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScanLocksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShardServer).ScanLocks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shard_ScanLocks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShardServer).ScanLocks(ctx, req.(*ScanLocksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Shard_TxnHeartbeat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TxnHeartbeatRequest)
 	if err := dec(in); err != nil {
@@ -544,6 +582,10 @@ var Shard_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AcquireLocks",
 			Handler:    _Shard_AcquireLocks_Handler,
+		},
+		{
+			MethodName: "ScanLocks",
+			Handler:    _Shard_ScanLocks_Handler,
 		},
 		{
 			MethodName: "TxnHeartbeat",

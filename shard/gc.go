@@ -228,3 +228,31 @@ func (s *Store) OldestLockTS() (uint64, error) {
 	}
 	return oldest, it.Close()
 }
+
+// ScanLocks returns up to limit locks with user keys in [start, end) whose
+// transactions started at or before maxStartTS.
+func (s *Store) ScanLocks(start, end []byte, maxStartTS uint64, limit int) ([]*api.LockInfo, error) {
+	lo, hi := spanBounds(prefixLock, start, end)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.LockInfo
+	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+		l, err := decodeLock(it.Value())
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		if l.startTS > maxStartTS {
+			continue
+		}
+		key, err := userKeyOf(it.Key())
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		out = append(out, l.info(key))
+	}
+	return out, it.Close()
+}

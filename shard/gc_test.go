@@ -188,3 +188,34 @@ func TestOldestLockTS(t *testing.T) {
 		t.Fatalf("after committing 10: %d, want 20", got)
 	}
 }
+
+func TestScanLocks(t *testing.T) {
+	s, err := OpenStore("", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, w := range []struct {
+		key   string
+		start uint64
+	}{{"a", 10}, {"b", 20}, {"c", 30}, {"z", 5}} {
+		errs, err := s.Prewrite([]*api.Mutation{{Op: api.Mutation_PUT, Key: []byte(w.key), Value: []byte("v")}}, []byte(w.key), w.start, 3000)
+		if err != nil || len(errs) != 0 && errs[0] != nil {
+			t.Fatalf("prewrite %s: %v %v", w.key, err, errs)
+		}
+	}
+	locks, err := s.ScanLocks([]byte("a"), []byte("d"), 20, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range locks {
+		got = append(got, fmt.Sprintf("%s@%d", l.Key, l.StartTs))
+	}
+	if strings.Join(got, ",") != "a@10,b@20" {
+		t.Fatalf("locks in [a,d) started by 20: %v", got)
+	}
+	if locks, _ := s.ScanLocks(nil, nil, 100, 2); len(locks) != 2 {
+		t.Fatalf("limit 2 gave %d", len(locks))
+	}
+}

@@ -278,6 +278,30 @@ func (s *Server) TxnHeartbeat(_ context.Context, req *api.TxnHeartbeatRequest) (
 	return resp, nil
 }
 
+// ScanLocks lists a range's locks of transactions that started at or before
+// max_start_ts, for the background lock resolver.
+func (s *Server) ScanLocks(_ context.Context, req *api.ScanLocksRequest) (*api.ScanLocksResponse, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	s.ranges.mu.RLock()
+	d, rerr := s.ranges.checkLocked(req.GetCtx(), nil, nil)
+	s.ranges.mu.RUnlock()
+	if rerr != nil {
+		return &api.ScanLocksResponse{RangeError: rerr}, nil
+	}
+	limit := int(req.GetLimit())
+	if limit <= 0 || limit > DefaultScanLimit {
+		limit = DefaultScanLimit
+	}
+	locks, err := s.store.ScanLocks(d.GetStartKey(), d.GetEndKey(), req.GetMaxStartTs(), limit)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &api.ScanLocksResponse{Locks: locks}, nil
+}
+
 // PrepareSplit fences [split_key, end) of a range until the split's new
 // generation arrives through the range watch (or fence_ms passes) and
 // reports whether that half holds any record at all.

@@ -17,6 +17,9 @@ import (
 	"github.com/shardsql/shardsql/txn"
 )
 
+// lockSweepInterval is how often the frontend resolves old orphaned locks.
+const lockSweepInterval = 10 * time.Second
+
 // MaxMessageSize bounds one protocol message from a client.
 const MaxMessageSize = 64 << 20
 
@@ -86,6 +89,10 @@ func New(cfg Config) *Server {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.catalog.watch(ctx) }()
+	// Locks of coordinators that died are resolved by readers that meet
+	// them, and by this sweep for the ones nobody reads (they would hold
+	// the GC safe point back).
+	client.StartLockResolver(lockSweepInterval)
 	return s
 }
 
