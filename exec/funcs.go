@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
@@ -70,6 +71,10 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 			}
 		}
 		return best, nil
+	case "now":
+		// The time zone is UTC (TimeZone is reported as UTC), so now() and
+		// CURRENT_TIMESTAMP are the wall-clock time in UTC.
+		return types.NewTimestamp(time.Now().UnixMicro()), nil
 	case "concat":
 		var b strings.Builder
 		for _, a := range args {

@@ -85,6 +85,16 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		return s.buildVariadic(name, mm.Args, mm.Location)
 	case n.GetBooleanTest() != nil:
 		return s.buildBooleanTest(n.GetBooleanTest())
+	case n.GetSqlvalueFunction() != nil:
+		f := n.GetSqlvalueFunction()
+		switch f.Op {
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N,
+			pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return &Func{Name: "now", T: types.Timestamp}, nil
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+			return &Cast{E: &Func{Name: "now", T: types.Timestamp}, T: types.Date}, nil
+		}
+		return nil, errAt(pgerr.FeatureNotSupported, f.Location, "this SQL value function is not supported yet")
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "expression is not supported yet")
 }

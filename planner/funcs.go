@@ -306,6 +306,11 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			t, name = types.Int4, "length"
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil
+	case "now", "transaction_timestamp", "statement_timestamp", "localtimestamp", "clock_timestamp":
+		if err := nargs(0, 0); err != nil {
+			return nil, err
+		}
+		return &Func{Name: "now", T: types.Timestamp}, nil
 	case "chr":
 		if err := nargs(1, 1); err != nil {
 			return nil, err
