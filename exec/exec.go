@@ -95,6 +95,9 @@ type runner struct {
 	// rows it passes are collected in lockKeys and locked at the end.
 	lockScan *planner.Scan
 	lockKeys [][]byte
+	// skipLocked locks each row as the scan passes it, leaving out the
+	// ones held by others (SKIP LOCKED).
+	skipLocked bool
 }
 
 // tick checks for cancellation every few thousand units of work.
@@ -118,7 +121,7 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 	case *planner.Select:
 		var n int64
 		if p.Lock != nil && r.locking() {
-			r.lockScan = p.Lock.Scan
+			r.lockScan, r.skipLocked = p.Lock.Scan, p.Lock.SkipLocked
 		}
 		err := r.run(p.Root, nil, func(row []types.Datum) error {
 			n++
@@ -207,7 +210,16 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 			}
 		}
 		if s == r.lockScan {
-			r.lockKeys = append(r.lockKeys, append([]byte(nil), key...))
+			k := append([]byte(nil), key...)
+			if !r.skipLocked {
+				r.lockKeys = append(r.lockKeys, k)
+			} else if err := r.kv.(Locker).LockRows(r.ctx, [][]byte{k}, true); err != nil {
+				// SKIP LOCKED: a row another transaction holds is left out.
+				if pgerr.Code(err) == pgerr.LockNotAvailable {
+					return nil
+				}
+				return err
+			}
 		}
 		return fn(key, row)
 	}

@@ -22,6 +22,8 @@ type RowLock struct {
 	Scan *Scan
 	// NoWait fails at once (55P03) instead of waiting for a held lock.
 	NoWait bool
+	// SkipLocked leaves out the rows other transactions hold locked.
+	SkipLocked bool
 }
 
 func (*Select) plan() {}
@@ -55,9 +57,6 @@ func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error)
 	what := "FOR UPDATE"
 	if lc.Strength == pg.LockClauseStrength_LCS_FORSHARE || lc.Strength == pg.LockClauseStrength_LCS_FORKEYSHARE {
 		what = "FOR SHARE"
-	}
-	if lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "SKIP LOCKED is not supported yet")
 	}
 	switch {
 	case ss.Op != pg.SetOperation_SETOP_NONE:
@@ -96,7 +95,7 @@ func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error)
 	if scan.Table.ViewQuery != "" {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s on a view is not supported yet", what)
 	}
-	return &RowLock{Scan: scan, NoWait: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitError}, nil
+	return &RowLock{Scan: scan, NoWait: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitError, SkipLocked: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip}, nil
 }
 
 func findAgg(r Rel) (*Aggregate, bool) {
