@@ -233,7 +233,9 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 			s.complete("RELEASE")
 			return nil
 		}
-		s.tx.t.RollbackTo(s.tx.savepoints[i].sp)
+		if err := s.tx.t.RollbackToReleasing(ctx, s.tx.savepoints[i].sp); err != nil {
+			return err
+		}
 		s.tx.savepoints = s.tx.savepoints[:i+1]
 		s.tx.failed = false
 		s.complete("ROLLBACK")

@@ -84,14 +84,63 @@ func (c *Client) Begin(ctx context.Context) (*Txn, error) {
 // Savepoint is a copy of a transaction's write buffer to go back to.
 type Savepoint struct {
 	writes *btree.BTreeG[*api.Mutation]
+	locked map[string]bool
 }
 
-// Savepoint returns the buffer as it is now (copy on write, cheap).
-func (t *Txn) Savepoint() Savepoint { return Savepoint{writes: t.writes.Clone()} }
+// Savepoint returns the buffer as it is now (copy on write, cheap) and the
+// set of keys locked so far.
+func (t *Txn) Savepoint() Savepoint {
+	sp := Savepoint{writes: t.writes.Clone(), locked: make(map[string]bool, len(t.locked))}
+	for k := range t.locked {
+		sp.locked[k] = true
+	}
+	return sp
+}
 
-// RollbackTo restores the buffer of a savepoint. Locks taken since stay
-// until the transaction ends.
+// RollbackTo restores the buffer of a savepoint (statement restarts use it
+// too; they keep their locks).
 func (t *Txn) RollbackTo(sp Savepoint) { t.writes = sp.writes.Clone() }
+
+// RollbackToReleasing restores a savepoint and releases the pessimistic
+// locks taken since (ROLLBACK TO SAVEPOINT), synchronously so that a later
+// lock of the same key cannot race with the release.
+func (t *Txn) RollbackToReleasing(ctx context.Context, sp Savepoint) error {
+	t.RollbackTo(sp)
+	var released [][]byte
+	for k := range t.locked {
+		if !sp.locked[k] {
+			released = append(released, []byte(k))
+		}
+	}
+	if len(released) == 0 {
+		return nil
+	}
+	sort.Slice(released, func(i, j int) bool { return bytes.Compare(released[i], released[j]) < 0 })
+	if t.primary != nil && !sp.locked[string(t.primary)] {
+		// The primary is the first key locked, so every lock is newer than
+		// the savepoint: all go, and the next lock picks a new primary.
+		t.stopLocks()
+		t.primary = nil
+	}
+	err := t.c.runBatches(ctx, released, true, func(ctx context.Context, sc api.ShardClient, rc *api.RangeContext, idx []int) (*api.RangeError, error) {
+		batch := make([][]byte, len(idx))
+		for i, j := range idx {
+			batch[i] = released[j]
+		}
+		resp, err := sc.Rollback(ctx, &api.RollbackRequest{Ctx: rc, Keys: batch, StartTs: t.StartTS, PessimisticOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		if resp.Error != nil {
+			return resp.RangeError, keyError(resp.Error)
+		}
+		return resp.RangeError, nil
+	})
+	for _, k := range released {
+		delete(t.locked, string(k))
+	}
+	return err
+}
 
 // Writes returns the number of buffered writes.
 func (t *Txn) Writes() int { return t.writes.Len() }
