@@ -91,10 +91,10 @@ type runner struct {
 	inSubquery int
 	// ticks counts work done, to check for cancellation now and then.
 	ticks int
-	// lockScan is the scan of SELECT ... FOR UPDATE/SHARE; the keys of the
-	// rows it passes are collected in lockKeys and locked at the end.
-	lockScan *planner.Scan
-	lockKeys [][]byte
+	// lockScans are the scans of SELECT ... FOR UPDATE/SHARE; the keys of the
+	// rows they pass are collected in lockKeys and locked at the end.
+	lockScans map[*planner.Scan]bool
+	lockKeys  [][]byte
 	// skipLocked locks each row as the scan passes it, leaving out the
 	// ones held by others (SKIP LOCKED).
 	skipLocked bool
@@ -121,13 +121,16 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 	case *planner.Select:
 		var n int64
 		if p.Lock != nil && r.locking() {
-			r.lockScan, r.skipLocked = p.Lock.Scan, p.Lock.SkipLocked
+			r.lockScans, r.skipLocked = map[*planner.Scan]bool{}, p.Lock.SkipLocked
+			for _, sc := range p.Lock.Scans {
+				r.lockScans[sc] = true
+			}
 		}
 		err := r.run(p.Root, nil, func(row []types.Datum) error {
 			n++
 			return sink(row)
 		})
-		if err == nil && r.lockScan != nil && len(r.lockKeys) > 0 {
+		if err == nil && len(r.lockKeys) > 0 {
 			err = r.kv.(Locker).LockRows(r.ctx, r.lockKeys, p.Lock.NoWait)
 		}
 		return fmt.Sprintf("SELECT %d", n), err
@@ -209,7 +212,7 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 				return nil
 			}
 		}
-		if s == r.lockScan {
+		if r.lockScans[s] {
 			k := append([]byte(nil), key...)
 			if !r.skipLocked {
 				r.lockKeys = append(r.lockKeys, k)

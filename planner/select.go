@@ -19,7 +19,9 @@ type Select struct {
 
 // RowLock is a SELECT's row-locking clause.
 type RowLock struct {
-	Scan *Scan
+	// Scans are the table scans whose rows are locked (FOR UPDATE OF
+	// names some of them; else all of the query's tables).
+	Scans []*Scan
 	// NoWait fails at once (55P03) instead of waiting for a held lock.
 	NoWait bool
 	// SkipLocked leaves out the rows other transactions hold locked.
@@ -66,12 +68,12 @@ func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error)
 	case len(ss.GroupClause) > 0 || ss.HavingClause != nil:
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with GROUP BY clause", what)
 	}
-	var scan *Scan
+	var scans []*Scan
 	var walk func(r Rel) bool
 	walk = func(r Rel) bool {
 		switch r := r.(type) {
 		case *Scan:
-			scan = r
+			scans = append(scans, r)
 			return true
 		case *Project:
 			return walk(r.Input)
@@ -81,8 +83,10 @@ func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error)
 			return walk(r.Input)
 		case *Limit:
 			return walk(r.Input)
-		case *Aggregate:
-			return false
+		case *Join:
+			return walk(r.Left) && walk(r.Right)
+		case *Values:
+			return true
 		}
 		return false
 	}
@@ -90,12 +94,33 @@ func rowLock(ss *pg.SelectStmt, rel Rel, lc *pg.LockingClause) (*RowLock, error)
 		if _, isAgg := findAgg(rel); isAgg {
 			return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not allowed with aggregate functions", what)
 		}
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is supported on a single table only, for now", what)
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not supported on this query yet", what)
 	}
-	if scan.Table.ViewQuery != "" {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s on a view is not supported yet", what)
+	if len(lc.LockedRels) > 0 {
+		// FOR UPDATE OF t, ...: only the named tables.
+		named := map[string]bool{}
+		for _, n := range lc.LockedRels {
+			named[n.GetRangeVar().GetRelname()] = true
+		}
+		var kept []*Scan
+		for _, sc := range scans {
+			if named[sc.Alias] || named[sc.Table.Name] {
+				kept = append(kept, sc)
+				delete(named, sc.Alias)
+				delete(named, sc.Table.Name)
+			}
+		}
+		for n := range named {
+			return nil, pgerr.New(pgerr.UndefinedTable, "relation %q in %s clause not found in FROM clause", n, what)
+		}
+		scans = kept
 	}
-	return &RowLock{Scan: scan, NoWait: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitError, SkipLocked: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip}, nil
+	for _, sc := range scans {
+		if sc.Table.ViewQuery != "" {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "%s on a view is not supported yet", what)
+		}
+	}
+	return &RowLock{Scans: scans, NoWait: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitError, SkipLocked: lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip}, nil
 }
 
 func findAgg(r Rel) (*Aggregate, bool) {
