@@ -24,6 +24,7 @@ import (
 	"github.com/shardsql/shardsql/internal/rowenc"
 	"github.com/shardsql/shardsql/internal/types"
 	"github.com/shardsql/shardsql/planner"
+	"github.com/shardsql/shardsql/txn"
 )
 
 // session is one client connection.
@@ -350,6 +351,17 @@ func (s *session) describeError(err error) error {
 	var ke interface{ ExistingKey() []byte }
 	if errors.As(err, &ke) {
 		return s.uniqueViolation(ke.ExistingKey())
+	}
+	var ck *txn.ConflictKey
+	if errors.As(err, &ck) {
+		// Name the table whose row was changed concurrently.
+		if id, _, ok := keys.DecodeTablePrefix(ck.Key); ok {
+			if t := s.srv.catalog.lookupID(id); t != nil {
+				return pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update").
+					WithDetail("A row of table %q was changed by a concurrent transaction after this transaction's snapshot.", t.Name).
+					WithHint("Retry the transaction.")
+			}
+		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return pgerr.New(pgerr.QueryCanceled, "canceling statement due to user request")

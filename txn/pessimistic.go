@@ -173,6 +173,10 @@ func IsLockConflict(err error) bool {
 
 // serializationFailure turns a lock conflict into the error REPEATABLE READ reports.
 func serializationFailure(err error) error {
+	var lc *LockConflictError
+	if errors.As(err, &lc) {
+		return errConflict(lc.Key, err.Error())
+	}
 	return pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update").WithDetail("%s", err.Error())
 }
 

@@ -28,9 +28,17 @@ func (e *KeyExistsError) Error() string { return fmt.Sprintf("key %q already exi
 func (e *KeyExistsError) ExistingKey() []byte { return e.Key }
 
 // errConflict is the first-committer-wins failure of snapshot isolation.
-func errConflict(detail string) error {
-	return pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update").WithDetail("%s", detail)
+func errConflict(key []byte, detail string) error {
+	e := pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update").WithDetail("%s", detail)
+	e.Err = &ConflictKey{Key: key}
+	return e
 }
+
+// ConflictKey is the cause of a serialization failure: the key that a
+// concurrent transaction changed (the SQL layer names its table).
+type ConflictKey struct{ Key []byte }
+
+func (c *ConflictKey) Error() string { return fmt.Sprintf("conflict on key %q", c.Key) }
 
 // Txn is one Percolator transaction: reads at StartTS, writes buffered
 // until Commit.
@@ -228,7 +236,7 @@ func keyError(e *api.KeyError) error {
 	const snapshotTooOld = "snapshot too old"
 	switch {
 	case e.Conflict != nil:
-		return errConflict(fmt.Sprintf("key %q was written at %d after this transaction's snapshot %d", e.Conflict.Key, e.Conflict.ConflictCommitTs, e.Conflict.StartTs))
+		return errConflict(e.Conflict.Key, fmt.Sprintf("key %q was written at %d after this transaction's snapshot %d", e.Conflict.Key, e.Conflict.ConflictCommitTs, e.Conflict.StartTs))
 	case e.AlreadyExists != nil:
 		return &KeyExistsError{Key: e.AlreadyExists}
 	case e.Aborted != "":

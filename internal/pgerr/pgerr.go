@@ -88,6 +88,12 @@ func (e *Error) WithDetail(format string, args ...any) *Error {
 	return e
 }
 
+// WithHint returns e with its Hint set.
+func (e *Error) WithHint(format string, args ...any) *Error {
+	e.Hint = fmt.Sprintf(format, args...)
+	return e
+}
+
 // Code returns the SQLSTATE carried by err, or XX000 when it carries none.
 func Code(err error) string {
 	var e *Error
