@@ -147,13 +147,39 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 	return "", pgerr.New(pgerr.Internal, "exec cannot run %T", p)
 }
 
-// decodeRow builds a table row (every column, in order) from a key and value.
-func decodeRow(t *planner.Table, key, value []byte, keysOnly bool) ([]types.Datum, error) {
+// rowDecoder turns a table's keys and values into rows; it is built once
+// per scan so the per-row work allocates only the row.
+type rowDecoder struct {
+	t       *planner.Table
+	pkTypes []types.T
+	// ordOf maps a column id to its ordinal (-1: dropped or unknown).
+	ordOf []int
+}
+
+func newRowDecoder(t *planner.Table) *rowDecoder {
+	d := &rowDecoder{t: t, pkTypes: t.PKTypes()}
+	var maxID uint32
+	for _, c := range t.Columns {
+		maxID = max(maxID, c.ID)
+	}
+	d.ordOf = make([]int, maxID+1)
+	for i := range d.ordOf {
+		d.ordOf[i] = -1
+	}
+	for i, c := range t.Columns {
+		d.ordOf[c.ID] = i
+	}
+	return d
+}
+
+// decode builds a table row (every column, in order) from a key and value.
+func (d *rowDecoder) decode(key, value []byte, keysOnly bool) ([]types.Datum, error) {
+	t := d.t
 	row := make([]types.Datum, len(t.Columns))
 	for i := range row {
 		row[i] = types.Null
 	}
-	pk, err := rowenc.DecodeRowKey(key, t.ID, t.PKTypes(), t.PKDesc)
+	pk, err := rowenc.DecodeRowKey(key, t.ID, d.pkTypes, t.PKDesc)
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +189,10 @@ func decodeRow(t *planner.Table, key, value []byte, keysOnly bool) ([]types.Datu
 	if keysOnly {
 		return row, nil
 	}
-	err = rowenc.DecodeRowValue(value, func(colID uint32, d types.Datum) {
-		for i, c := range t.Columns {
-			if c.ID == colID {
-				row[i] = d
-				return
+	err = rowenc.DecodeRowValue(value, func(colID uint32, v types.Datum) {
+		if int(colID) < len(d.ordOf) {
+			if o := d.ordOf[colID]; o >= 0 {
+				row[o] = v
 			}
 		}
 	})
@@ -195,11 +220,12 @@ func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
 // scan calls fn for every row of the table that the access reads and the
 // filter admits, with the row's key.
 func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []types.Datum) error) error {
+	dec := newRowDecoder(s.Table)
 	visit := func(key, value []byte) error {
 		if err := r.tick(); err != nil {
 			return err
 		}
-		row, err := decodeRow(s.Table, key, value, s.KeysOnly)
+		row, err := dec.decode(key, value, s.KeysOnly)
 		if err != nil {
 			return err
 		}
