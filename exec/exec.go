@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/rowenc"
@@ -201,7 +202,9 @@ func (d *rowDecoder) decode(key, value []byte, keysOnly bool) ([]types.Datum, er
 
 // readSpan returns the key-value pairs of a span, once per statement.
 func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
-	ck := fmt.Sprintf("%d:%x:%x:%v", len(sp.Start), sp.Start, sp.End, keysOnly)
+	// The key is len(start), start, end and the flag: unambiguous, and no
+	// hex formatting on this path (it runs per outer row of a subquery).
+	ck := strconv.Itoa(len(sp.Start)) + ":" + string(sp.Start) + string(sp.End) + strconv.FormatBool(keysOnly)
 	if kvs, ok := r.scans[ck]; ok {
 		return kvs, nil
 	}
