@@ -13,9 +13,6 @@ var aggFuncs = map[string]bool{
 	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
 }
 
-// IsAggregate reports whether name is an aggregate function.
-func IsAggregate(name string) bool { return aggFuncs[name] }
-
 func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
 	name := strings.ToLower(funcName(fc))
 	if fc.Over != nil {
