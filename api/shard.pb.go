@@ -68,7 +68,7 @@ func (x CheckTxnStatusResponse_Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CheckTxnStatusResponse_Status.Descriptor instead.
 func (CheckTxnStatusResponse_Status) EnumDescriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{13, 0}
+	return file_shard_proto_rawDescGZIP(), []int{14, 0}
 }
 
 type GetRequest struct {
@@ -328,8 +328,16 @@ type ScanRequest struct {
 	EndKey   []byte `protobuf:"bytes,3,opt,name=end_key,json=endKey,proto3" json:"end_key,omitempty"`
 	Ts       uint64 `protobuf:"varint,4,opt,name=ts,proto3" json:"ts,omitempty"`
 	// limit bounds the number of pairs returned (the server caps it too).
-	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
-	KeysOnly      bool   `protobuf:"varint,6,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	Limit    uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	KeysOnly bool   `protobuf:"varint,6,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	// program, when set, is work pushed down to the shard (an encoding the
+	// exec package owns): a filter and a column projection over each row, a
+	// row limit, a top-N or a partial aggregation. Rows that pass come back
+	// in pairs (their values holding only the columns asked for); a partial
+	// aggregation comes back in partials. limit then bounds rows returned,
+	// not keys read; the server stops early at its own budget and sets
+	// resume_key.
+	Program       []byte `protobuf:"bytes,7,opt,name=program,proto3" json:"program,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,15 +414,30 @@ func (x *ScanRequest) GetKeysOnly() bool {
 	return false
 }
 
+func (x *ScanRequest) GetProgram() []byte {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
 type ScanResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	RangeError *RangeError            `protobuf:"bytes,1,opt,name=range_error,json=rangeError,proto3" json:"range_error,omitempty"`
 	Error      *KeyError              `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	Pairs      []*KeyValue            `protobuf:"bytes,3,rep,name=pairs,proto3" json:"pairs,omitempty"`
 	// resume_key, when set, is where the next batch starts.
-	ResumeKey     []byte `protobuf:"bytes,4,opt,name=resume_key,json=resumeKey,proto3" json:"resume_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResumeKey []byte `protobuf:"bytes,4,opt,name=resume_key,json=resumeKey,proto3" json:"resume_key,omitempty"`
+	// partials are a pushed-down program's partial results (exec's encoding).
+	Partials [][]byte `protobuf:"bytes,5,rep,name=partials,proto3" json:"partials,omitempty"`
+	// stats describe the work a program did (EXPLAIN ANALYZE).
+	Stats *ScanStats `protobuf:"bytes,6,opt,name=stats,proto3" json:"stats,omitempty"`
+	// sql_error is a program's failure on a row (division by zero, an
+	// overflow): its SQLSTATE and message, raised to the client as such.
+	SqlErrorCode    string `protobuf:"bytes,7,opt,name=sql_error_code,json=sqlErrorCode,proto3" json:"sql_error_code,omitempty"`
+	SqlErrorMessage string `protobuf:"bytes,8,opt,name=sql_error_message,json=sqlErrorMessage,proto3" json:"sql_error_message,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ScanResponse) Reset() {
@@ -475,6 +498,103 @@ func (x *ScanResponse) GetResumeKey() []byte {
 	return nil
 }
 
+func (x *ScanResponse) GetPartials() [][]byte {
+	if x != nil {
+		return x.Partials
+	}
+	return nil
+}
+
+func (x *ScanResponse) GetStats() *ScanStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *ScanResponse) GetSqlErrorCode() string {
+	if x != nil {
+		return x.SqlErrorCode
+	}
+	return ""
+}
+
+func (x *ScanResponse) GetSqlErrorMessage() string {
+	if x != nil {
+		return x.SqlErrorMessage
+	}
+	return ""
+}
+
+// ScanStats counts what a pushed-down scan read and sent back.
+type ScanStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeysRead      uint64                 `protobuf:"varint,1,opt,name=keys_read,json=keysRead,proto3" json:"keys_read,omitempty"`
+	RowsReturned  uint64                 `protobuf:"varint,2,opt,name=rows_returned,json=rowsReturned,proto3" json:"rows_returned,omitempty"`
+	BytesReturned uint64                 `protobuf:"varint,3,opt,name=bytes_returned,json=bytesReturned,proto3" json:"bytes_returned,omitempty"`
+	DurationUs    uint64                 `protobuf:"varint,4,opt,name=duration_us,json=durationUs,proto3" json:"duration_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanStats) Reset() {
+	*x = ScanStats{}
+	mi := &file_shard_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanStats) ProtoMessage() {}
+
+func (x *ScanStats) ProtoReflect() protoreflect.Message {
+	mi := &file_shard_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanStats.ProtoReflect.Descriptor instead.
+func (*ScanStats) Descriptor() ([]byte, []int) {
+	return file_shard_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ScanStats) GetKeysRead() uint64 {
+	if x != nil {
+		return x.KeysRead
+	}
+	return 0
+}
+
+func (x *ScanStats) GetRowsReturned() uint64 {
+	if x != nil {
+		return x.RowsReturned
+	}
+	return 0
+}
+
+func (x *ScanStats) GetBytesReturned() uint64 {
+	if x != nil {
+		return x.BytesReturned
+	}
+	return 0
+}
+
+func (x *ScanStats) GetDurationUs() uint64 {
+	if x != nil {
+		return x.DurationUs
+	}
+	return 0
+}
+
 type PrewriteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ctx           *RangeContext          `protobuf:"bytes,1,opt,name=ctx,proto3" json:"ctx,omitempty"`
@@ -488,7 +608,7 @@ type PrewriteRequest struct {
 
 func (x *PrewriteRequest) Reset() {
 	*x = PrewriteRequest{}
-	mi := &file_shard_proto_msgTypes[6]
+	mi := &file_shard_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +620,7 @@ func (x *PrewriteRequest) String() string {
 func (*PrewriteRequest) ProtoMessage() {}
 
 func (x *PrewriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[6]
+	mi := &file_shard_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +633,7 @@ func (x *PrewriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrewriteRequest.ProtoReflect.Descriptor instead.
 func (*PrewriteRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{6}
+	return file_shard_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PrewriteRequest) GetCtx() *RangeContext {
@@ -561,7 +681,7 @@ type PrewriteResponse struct {
 
 func (x *PrewriteResponse) Reset() {
 	*x = PrewriteResponse{}
-	mi := &file_shard_proto_msgTypes[7]
+	mi := &file_shard_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +693,7 @@ func (x *PrewriteResponse) String() string {
 func (*PrewriteResponse) ProtoMessage() {}
 
 func (x *PrewriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[7]
+	mi := &file_shard_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +706,7 @@ func (x *PrewriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrewriteResponse.ProtoReflect.Descriptor instead.
 func (*PrewriteResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{7}
+	return file_shard_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PrewriteResponse) GetRangeError() *RangeError {
@@ -615,7 +735,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_shard_proto_msgTypes[8]
+	mi := &file_shard_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +747,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[8]
+	mi := &file_shard_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +760,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{8}
+	return file_shard_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CommitRequest) GetCtx() *RangeContext {
@@ -681,7 +801,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_shard_proto_msgTypes[9]
+	mi := &file_shard_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +813,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[9]
+	mi := &file_shard_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +826,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{9}
+	return file_shard_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommitResponse) GetRangeError() *RangeError {
@@ -739,7 +859,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_shard_proto_msgTypes[10]
+	mi := &file_shard_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +871,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[10]
+	mi := &file_shard_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +884,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{10}
+	return file_shard_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RollbackRequest) GetCtx() *RangeContext {
@@ -805,7 +925,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_shard_proto_msgTypes[11]
+	mi := &file_shard_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +937,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[11]
+	mi := &file_shard_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +950,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{11}
+	return file_shard_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RollbackResponse) GetRangeError() *RangeError {
@@ -860,7 +980,7 @@ type CheckTxnStatusRequest struct {
 
 func (x *CheckTxnStatusRequest) Reset() {
 	*x = CheckTxnStatusRequest{}
-	mi := &file_shard_proto_msgTypes[12]
+	mi := &file_shard_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +992,7 @@ func (x *CheckTxnStatusRequest) String() string {
 func (*CheckTxnStatusRequest) ProtoMessage() {}
 
 func (x *CheckTxnStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[12]
+	mi := &file_shard_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +1005,7 @@ func (x *CheckTxnStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTxnStatusRequest.ProtoReflect.Descriptor instead.
 func (*CheckTxnStatusRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{12}
+	return file_shard_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckTxnStatusRequest) GetCtx() *RangeContext {
@@ -929,7 +1049,7 @@ type CheckTxnStatusResponse struct {
 
 func (x *CheckTxnStatusResponse) Reset() {
 	*x = CheckTxnStatusResponse{}
-	mi := &file_shard_proto_msgTypes[13]
+	mi := &file_shard_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1061,7 @@ func (x *CheckTxnStatusResponse) String() string {
 func (*CheckTxnStatusResponse) ProtoMessage() {}
 
 func (x *CheckTxnStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[13]
+	mi := &file_shard_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1074,7 @@ func (x *CheckTxnStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTxnStatusResponse.ProtoReflect.Descriptor instead.
 func (*CheckTxnStatusResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{13}
+	return file_shard_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CheckTxnStatusResponse) GetRangeError() *RangeError {
@@ -1005,7 +1125,7 @@ type ResolveLockRequest struct {
 
 func (x *ResolveLockRequest) Reset() {
 	*x = ResolveLockRequest{}
-	mi := &file_shard_proto_msgTypes[14]
+	mi := &file_shard_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1137,7 @@ func (x *ResolveLockRequest) String() string {
 func (*ResolveLockRequest) ProtoMessage() {}
 
 func (x *ResolveLockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[14]
+	mi := &file_shard_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1150,7 @@ func (x *ResolveLockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveLockRequest.ProtoReflect.Descriptor instead.
 func (*ResolveLockRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{14}
+	return file_shard_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResolveLockRequest) GetCtx() *RangeContext {
@@ -1071,7 +1191,7 @@ type ResolveLockResponse struct {
 
 func (x *ResolveLockResponse) Reset() {
 	*x = ResolveLockResponse{}
-	mi := &file_shard_proto_msgTypes[15]
+	mi := &file_shard_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1203,7 @@ func (x *ResolveLockResponse) String() string {
 func (*ResolveLockResponse) ProtoMessage() {}
 
 func (x *ResolveLockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[15]
+	mi := &file_shard_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1216,7 @@ func (x *ResolveLockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveLockResponse.ProtoReflect.Descriptor instead.
 func (*ResolveLockResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{15}
+	return file_shard_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResolveLockResponse) GetRangeError() *RangeError {
@@ -1124,7 +1244,7 @@ type OnePCRequest struct {
 
 func (x *OnePCRequest) Reset() {
 	*x = OnePCRequest{}
-	mi := &file_shard_proto_msgTypes[16]
+	mi := &file_shard_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1256,7 @@ func (x *OnePCRequest) String() string {
 func (*OnePCRequest) ProtoMessage() {}
 
 func (x *OnePCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[16]
+	mi := &file_shard_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1269,7 @@ func (x *OnePCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OnePCRequest.ProtoReflect.Descriptor instead.
 func (*OnePCRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{16}
+	return file_shard_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OnePCRequest) GetCtx() *RangeContext {
@@ -1184,7 +1304,7 @@ type OnePCResponse struct {
 
 func (x *OnePCResponse) Reset() {
 	*x = OnePCResponse{}
-	mi := &file_shard_proto_msgTypes[17]
+	mi := &file_shard_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1316,7 @@ func (x *OnePCResponse) String() string {
 func (*OnePCResponse) ProtoMessage() {}
 
 func (x *OnePCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[17]
+	mi := &file_shard_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1329,7 @@ func (x *OnePCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OnePCResponse.ProtoReflect.Descriptor instead.
 func (*OnePCResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{17}
+	return file_shard_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OnePCResponse) GetRangeError() *RangeError {
@@ -1245,7 +1365,7 @@ type PrepareSplitRequest struct {
 
 func (x *PrepareSplitRequest) Reset() {
 	*x = PrepareSplitRequest{}
-	mi := &file_shard_proto_msgTypes[18]
+	mi := &file_shard_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1377,7 @@ func (x *PrepareSplitRequest) String() string {
 func (*PrepareSplitRequest) ProtoMessage() {}
 
 func (x *PrepareSplitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[18]
+	mi := &file_shard_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1390,7 @@ func (x *PrepareSplitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareSplitRequest.ProtoReflect.Descriptor instead.
 func (*PrepareSplitRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{18}
+	return file_shard_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PrepareSplitRequest) GetCtx() *RangeContext {
@@ -1307,7 +1427,7 @@ type PrepareSplitResponse struct {
 
 func (x *PrepareSplitResponse) Reset() {
 	*x = PrepareSplitResponse{}
-	mi := &file_shard_proto_msgTypes[19]
+	mi := &file_shard_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1439,7 @@ func (x *PrepareSplitResponse) String() string {
 func (*PrepareSplitResponse) ProtoMessage() {}
 
 func (x *PrepareSplitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[19]
+	mi := &file_shard_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1452,7 @@ func (x *PrepareSplitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareSplitResponse.ProtoReflect.Descriptor instead.
 func (*PrepareSplitResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{19}
+	return file_shard_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PrepareSplitResponse) GetRangeError() *RangeError {
@@ -1372,7 +1492,7 @@ type AcquireLocksRequest struct {
 
 func (x *AcquireLocksRequest) Reset() {
 	*x = AcquireLocksRequest{}
-	mi := &file_shard_proto_msgTypes[20]
+	mi := &file_shard_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1504,7 @@ func (x *AcquireLocksRequest) String() string {
 func (*AcquireLocksRequest) ProtoMessage() {}
 
 func (x *AcquireLocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[20]
+	mi := &file_shard_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1517,7 @@ func (x *AcquireLocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireLocksRequest.ProtoReflect.Descriptor instead.
 func (*AcquireLocksRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{20}
+	return file_shard_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AcquireLocksRequest) GetCtx() *RangeContext {
@@ -1456,7 +1576,7 @@ type AcquireLocksResponse struct {
 
 func (x *AcquireLocksResponse) Reset() {
 	*x = AcquireLocksResponse{}
-	mi := &file_shard_proto_msgTypes[21]
+	mi := &file_shard_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1588,7 @@ func (x *AcquireLocksResponse) String() string {
 func (*AcquireLocksResponse) ProtoMessage() {}
 
 func (x *AcquireLocksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[21]
+	mi := &file_shard_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1601,7 @@ func (x *AcquireLocksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireLocksResponse.ProtoReflect.Descriptor instead.
 func (*AcquireLocksResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{21}
+	return file_shard_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AcquireLocksResponse) GetRangeError() *RangeError {
@@ -1511,7 +1631,7 @@ type TxnHeartbeatRequest struct {
 
 func (x *TxnHeartbeatRequest) Reset() {
 	*x = TxnHeartbeatRequest{}
-	mi := &file_shard_proto_msgTypes[22]
+	mi := &file_shard_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1643,7 @@ func (x *TxnHeartbeatRequest) String() string {
 func (*TxnHeartbeatRequest) ProtoMessage() {}
 
 func (x *TxnHeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[22]
+	mi := &file_shard_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1656,7 @@ func (x *TxnHeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnHeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*TxnHeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{22}
+	return file_shard_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TxnHeartbeatRequest) GetCtx() *RangeContext {
@@ -1578,7 +1698,7 @@ type TxnHeartbeatResponse struct {
 
 func (x *TxnHeartbeatResponse) Reset() {
 	*x = TxnHeartbeatResponse{}
-	mi := &file_shard_proto_msgTypes[23]
+	mi := &file_shard_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1710,7 @@ func (x *TxnHeartbeatResponse) String() string {
 func (*TxnHeartbeatResponse) ProtoMessage() {}
 
 func (x *TxnHeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[23]
+	mi := &file_shard_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1723,7 @@ func (x *TxnHeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnHeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*TxnHeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{23}
+	return file_shard_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TxnHeartbeatResponse) GetRangeError() *RangeError {
@@ -1638,7 +1758,7 @@ type ScanLocksRequest struct {
 
 func (x *ScanLocksRequest) Reset() {
 	*x = ScanLocksRequest{}
-	mi := &file_shard_proto_msgTypes[24]
+	mi := &file_shard_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1770,7 @@ func (x *ScanLocksRequest) String() string {
 func (*ScanLocksRequest) ProtoMessage() {}
 
 func (x *ScanLocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[24]
+	mi := &file_shard_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1783,7 @@ func (x *ScanLocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanLocksRequest.ProtoReflect.Descriptor instead.
 func (*ScanLocksRequest) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{24}
+	return file_shard_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ScanLocksRequest) GetCtx() *RangeContext {
@@ -1697,7 +1817,7 @@ type ScanLocksResponse struct {
 
 func (x *ScanLocksResponse) Reset() {
 	*x = ScanLocksResponse{}
-	mi := &file_shard_proto_msgTypes[25]
+	mi := &file_shard_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1829,7 @@ func (x *ScanLocksResponse) String() string {
 func (*ScanLocksResponse) ProtoMessage() {}
 
 func (x *ScanLocksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shard_proto_msgTypes[25]
+	mi := &file_shard_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1842,7 @@ func (x *ScanLocksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanLocksResponse.ProtoReflect.Descriptor instead.
 func (*ScanLocksResponse) Descriptor() ([]byte, []int) {
-	return file_shard_proto_rawDescGZIP(), []int{25}
+	return file_shard_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ScanLocksResponse) GetRangeError() *RangeError {
@@ -1763,21 +1883,32 @@ const file_shard_proto_rawDesc = "" +
 	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
 	"rangeError\x12,\n" +
 	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\x12,\n" +
-	"\x05pairs\x18\x03 \x03(\v2\x16.shardsql.api.KeyValueR\x05pairs\"\xb4\x01\n" +
+	"\x05pairs\x18\x03 \x03(\v2\x16.shardsql.api.KeyValueR\x05pairs\"\xce\x01\n" +
 	"\vScanRequest\x12,\n" +
 	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x12\x1b\n" +
 	"\tstart_key\x18\x02 \x01(\fR\bstartKey\x12\x17\n" +
 	"\aend_key\x18\x03 \x01(\fR\x06endKey\x12\x0e\n" +
 	"\x02ts\x18\x04 \x01(\x04R\x02ts\x12\x14\n" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\x12\x1b\n" +
-	"\tkeys_only\x18\x06 \x01(\bR\bkeysOnly\"\xc4\x01\n" +
+	"\tkeys_only\x18\x06 \x01(\bR\bkeysOnly\x12\x18\n" +
+	"\aprogram\x18\a \x01(\fR\aprogram\"\xe1\x02\n" +
 	"\fScanResponse\x129\n" +
 	"\vrange_error\x18\x01 \x01(\v2\x18.shardsql.api.RangeErrorR\n" +
 	"rangeError\x12,\n" +
 	"\x05error\x18\x02 \x01(\v2\x16.shardsql.api.KeyErrorR\x05error\x12,\n" +
 	"\x05pairs\x18\x03 \x03(\v2\x16.shardsql.api.KeyValueR\x05pairs\x12\x1d\n" +
 	"\n" +
-	"resume_key\x18\x04 \x01(\fR\tresumeKey\"\xca\x01\n" +
+	"resume_key\x18\x04 \x01(\fR\tresumeKey\x12\x1a\n" +
+	"\bpartials\x18\x05 \x03(\fR\bpartials\x12-\n" +
+	"\x05stats\x18\x06 \x01(\v2\x17.shardsql.api.ScanStatsR\x05stats\x12$\n" +
+	"\x0esql_error_code\x18\a \x01(\tR\fsqlErrorCode\x12*\n" +
+	"\x11sql_error_message\x18\b \x01(\tR\x0fsqlErrorMessage\"\x95\x01\n" +
+	"\tScanStats\x12\x1b\n" +
+	"\tkeys_read\x18\x01 \x01(\x04R\bkeysRead\x12#\n" +
+	"\rrows_returned\x18\x02 \x01(\x04R\frowsReturned\x12%\n" +
+	"\x0ebytes_returned\x18\x03 \x01(\x04R\rbytesReturned\x12\x1f\n" +
+	"\vduration_us\x18\x04 \x01(\x04R\n" +
+	"durationUs\"\xca\x01\n" +
 	"\x0fPrewriteRequest\x12,\n" +
 	"\x03ctx\x18\x01 \x01(\v2\x1a.shardsql.api.RangeContextR\x03ctx\x124\n" +
 	"\tmutations\x18\x02 \x03(\v2\x16.shardsql.api.MutationR\tmutations\x12\x18\n" +
@@ -1910,7 +2041,7 @@ func file_shard_proto_rawDescGZIP() []byte {
 }
 
 var file_shard_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_shard_proto_goTypes = []any{
 	(CheckTxnStatusResponse_Status)(0), // 0: shardsql.api.CheckTxnStatusResponse.Status
 	(*GetRequest)(nil),                 // 1: shardsql.api.GetRequest
@@ -1919,108 +2050,110 @@ var file_shard_proto_goTypes = []any{
 	(*BatchGetResponse)(nil),           // 4: shardsql.api.BatchGetResponse
 	(*ScanRequest)(nil),                // 5: shardsql.api.ScanRequest
 	(*ScanResponse)(nil),               // 6: shardsql.api.ScanResponse
-	(*PrewriteRequest)(nil),            // 7: shardsql.api.PrewriteRequest
-	(*PrewriteResponse)(nil),           // 8: shardsql.api.PrewriteResponse
-	(*CommitRequest)(nil),              // 9: shardsql.api.CommitRequest
-	(*CommitResponse)(nil),             // 10: shardsql.api.CommitResponse
-	(*RollbackRequest)(nil),            // 11: shardsql.api.RollbackRequest
-	(*RollbackResponse)(nil),           // 12: shardsql.api.RollbackResponse
-	(*CheckTxnStatusRequest)(nil),      // 13: shardsql.api.CheckTxnStatusRequest
-	(*CheckTxnStatusResponse)(nil),     // 14: shardsql.api.CheckTxnStatusResponse
-	(*ResolveLockRequest)(nil),         // 15: shardsql.api.ResolveLockRequest
-	(*ResolveLockResponse)(nil),        // 16: shardsql.api.ResolveLockResponse
-	(*OnePCRequest)(nil),               // 17: shardsql.api.OnePCRequest
-	(*OnePCResponse)(nil),              // 18: shardsql.api.OnePCResponse
-	(*PrepareSplitRequest)(nil),        // 19: shardsql.api.PrepareSplitRequest
-	(*PrepareSplitResponse)(nil),       // 20: shardsql.api.PrepareSplitResponse
-	(*AcquireLocksRequest)(nil),        // 21: shardsql.api.AcquireLocksRequest
-	(*AcquireLocksResponse)(nil),       // 22: shardsql.api.AcquireLocksResponse
-	(*TxnHeartbeatRequest)(nil),        // 23: shardsql.api.TxnHeartbeatRequest
-	(*TxnHeartbeatResponse)(nil),       // 24: shardsql.api.TxnHeartbeatResponse
-	(*ScanLocksRequest)(nil),           // 25: shardsql.api.ScanLocksRequest
-	(*ScanLocksResponse)(nil),          // 26: shardsql.api.ScanLocksResponse
-	(*RangeContext)(nil),               // 27: shardsql.api.RangeContext
-	(*RangeError)(nil),                 // 28: shardsql.api.RangeError
-	(*KeyError)(nil),                   // 29: shardsql.api.KeyError
-	(*KeyValue)(nil),                   // 30: shardsql.api.KeyValue
-	(*Mutation)(nil),                   // 31: shardsql.api.Mutation
-	(*LockInfo)(nil),                   // 32: shardsql.api.LockInfo
+	(*ScanStats)(nil),                  // 7: shardsql.api.ScanStats
+	(*PrewriteRequest)(nil),            // 8: shardsql.api.PrewriteRequest
+	(*PrewriteResponse)(nil),           // 9: shardsql.api.PrewriteResponse
+	(*CommitRequest)(nil),              // 10: shardsql.api.CommitRequest
+	(*CommitResponse)(nil),             // 11: shardsql.api.CommitResponse
+	(*RollbackRequest)(nil),            // 12: shardsql.api.RollbackRequest
+	(*RollbackResponse)(nil),           // 13: shardsql.api.RollbackResponse
+	(*CheckTxnStatusRequest)(nil),      // 14: shardsql.api.CheckTxnStatusRequest
+	(*CheckTxnStatusResponse)(nil),     // 15: shardsql.api.CheckTxnStatusResponse
+	(*ResolveLockRequest)(nil),         // 16: shardsql.api.ResolveLockRequest
+	(*ResolveLockResponse)(nil),        // 17: shardsql.api.ResolveLockResponse
+	(*OnePCRequest)(nil),               // 18: shardsql.api.OnePCRequest
+	(*OnePCResponse)(nil),              // 19: shardsql.api.OnePCResponse
+	(*PrepareSplitRequest)(nil),        // 20: shardsql.api.PrepareSplitRequest
+	(*PrepareSplitResponse)(nil),       // 21: shardsql.api.PrepareSplitResponse
+	(*AcquireLocksRequest)(nil),        // 22: shardsql.api.AcquireLocksRequest
+	(*AcquireLocksResponse)(nil),       // 23: shardsql.api.AcquireLocksResponse
+	(*TxnHeartbeatRequest)(nil),        // 24: shardsql.api.TxnHeartbeatRequest
+	(*TxnHeartbeatResponse)(nil),       // 25: shardsql.api.TxnHeartbeatResponse
+	(*ScanLocksRequest)(nil),           // 26: shardsql.api.ScanLocksRequest
+	(*ScanLocksResponse)(nil),          // 27: shardsql.api.ScanLocksResponse
+	(*RangeContext)(nil),               // 28: shardsql.api.RangeContext
+	(*RangeError)(nil),                 // 29: shardsql.api.RangeError
+	(*KeyError)(nil),                   // 30: shardsql.api.KeyError
+	(*KeyValue)(nil),                   // 31: shardsql.api.KeyValue
+	(*Mutation)(nil),                   // 32: shardsql.api.Mutation
+	(*LockInfo)(nil),                   // 33: shardsql.api.LockInfo
 }
 var file_shard_proto_depIdxs = []int32{
-	27, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
-	27, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
-	30, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
-	27, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
-	30, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
-	27, // 11: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
-	31, // 12: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
-	28, // 13: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 14: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
-	27, // 15: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 16: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 17: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
-	27, // 18: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 19: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 20: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
-	27, // 21: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 22: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 23: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
-	0,  // 24: shardsql.api.CheckTxnStatusResponse.status:type_name -> shardsql.api.CheckTxnStatusResponse.Status
-	27, // 25: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 26: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 27: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
-	27, // 28: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
-	31, // 29: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
-	28, // 30: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 31: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
-	27, // 32: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 33: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
-	27, // 34: shardsql.api.AcquireLocksRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 35: shardsql.api.AcquireLocksResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 36: shardsql.api.AcquireLocksResponse.errors:type_name -> shardsql.api.KeyError
-	27, // 37: shardsql.api.TxnHeartbeatRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 38: shardsql.api.TxnHeartbeatResponse.range_error:type_name -> shardsql.api.RangeError
-	29, // 39: shardsql.api.TxnHeartbeatResponse.error:type_name -> shardsql.api.KeyError
-	27, // 40: shardsql.api.ScanLocksRequest.ctx:type_name -> shardsql.api.RangeContext
-	28, // 41: shardsql.api.ScanLocksResponse.range_error:type_name -> shardsql.api.RangeError
-	32, // 42: shardsql.api.ScanLocksResponse.locks:type_name -> shardsql.api.LockInfo
-	1,  // 43: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
-	3,  // 44: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
-	5,  // 45: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
-	7,  // 46: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
-	9,  // 47: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
-	11, // 48: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
-	13, // 49: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
-	15, // 50: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
-	17, // 51: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
-	21, // 52: shardsql.api.Shard.AcquireLocks:input_type -> shardsql.api.AcquireLocksRequest
-	25, // 53: shardsql.api.Shard.ScanLocks:input_type -> shardsql.api.ScanLocksRequest
-	23, // 54: shardsql.api.Shard.TxnHeartbeat:input_type -> shardsql.api.TxnHeartbeatRequest
-	19, // 55: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
-	2,  // 56: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
-	4,  // 57: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
-	6,  // 58: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
-	8,  // 59: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
-	10, // 60: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
-	12, // 61: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
-	14, // 62: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
-	16, // 63: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
-	18, // 64: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
-	22, // 65: shardsql.api.Shard.AcquireLocks:output_type -> shardsql.api.AcquireLocksResponse
-	26, // 66: shardsql.api.Shard.ScanLocks:output_type -> shardsql.api.ScanLocksResponse
-	24, // 67: shardsql.api.Shard.TxnHeartbeat:output_type -> shardsql.api.TxnHeartbeatResponse
-	20, // 68: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
-	56, // [56:69] is the sub-list for method output_type
-	43, // [43:56] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	28, // 0: shardsql.api.GetRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 1: shardsql.api.GetResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 2: shardsql.api.GetResponse.error:type_name -> shardsql.api.KeyError
+	28, // 3: shardsql.api.BatchGetRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 4: shardsql.api.BatchGetResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 5: shardsql.api.BatchGetResponse.error:type_name -> shardsql.api.KeyError
+	31, // 6: shardsql.api.BatchGetResponse.pairs:type_name -> shardsql.api.KeyValue
+	28, // 7: shardsql.api.ScanRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 8: shardsql.api.ScanResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 9: shardsql.api.ScanResponse.error:type_name -> shardsql.api.KeyError
+	31, // 10: shardsql.api.ScanResponse.pairs:type_name -> shardsql.api.KeyValue
+	7,  // 11: shardsql.api.ScanResponse.stats:type_name -> shardsql.api.ScanStats
+	28, // 12: shardsql.api.PrewriteRequest.ctx:type_name -> shardsql.api.RangeContext
+	32, // 13: shardsql.api.PrewriteRequest.mutations:type_name -> shardsql.api.Mutation
+	29, // 14: shardsql.api.PrewriteResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 15: shardsql.api.PrewriteResponse.errors:type_name -> shardsql.api.KeyError
+	28, // 16: shardsql.api.CommitRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 17: shardsql.api.CommitResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 18: shardsql.api.CommitResponse.error:type_name -> shardsql.api.KeyError
+	28, // 19: shardsql.api.RollbackRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 20: shardsql.api.RollbackResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 21: shardsql.api.RollbackResponse.error:type_name -> shardsql.api.KeyError
+	28, // 22: shardsql.api.CheckTxnStatusRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 23: shardsql.api.CheckTxnStatusResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 24: shardsql.api.CheckTxnStatusResponse.error:type_name -> shardsql.api.KeyError
+	0,  // 25: shardsql.api.CheckTxnStatusResponse.status:type_name -> shardsql.api.CheckTxnStatusResponse.Status
+	28, // 26: shardsql.api.ResolveLockRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 27: shardsql.api.ResolveLockResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 28: shardsql.api.ResolveLockResponse.error:type_name -> shardsql.api.KeyError
+	28, // 29: shardsql.api.OnePCRequest.ctx:type_name -> shardsql.api.RangeContext
+	32, // 30: shardsql.api.OnePCRequest.mutations:type_name -> shardsql.api.Mutation
+	29, // 31: shardsql.api.OnePCResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 32: shardsql.api.OnePCResponse.errors:type_name -> shardsql.api.KeyError
+	28, // 33: shardsql.api.PrepareSplitRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 34: shardsql.api.PrepareSplitResponse.range_error:type_name -> shardsql.api.RangeError
+	28, // 35: shardsql.api.AcquireLocksRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 36: shardsql.api.AcquireLocksResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 37: shardsql.api.AcquireLocksResponse.errors:type_name -> shardsql.api.KeyError
+	28, // 38: shardsql.api.TxnHeartbeatRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 39: shardsql.api.TxnHeartbeatResponse.range_error:type_name -> shardsql.api.RangeError
+	30, // 40: shardsql.api.TxnHeartbeatResponse.error:type_name -> shardsql.api.KeyError
+	28, // 41: shardsql.api.ScanLocksRequest.ctx:type_name -> shardsql.api.RangeContext
+	29, // 42: shardsql.api.ScanLocksResponse.range_error:type_name -> shardsql.api.RangeError
+	33, // 43: shardsql.api.ScanLocksResponse.locks:type_name -> shardsql.api.LockInfo
+	1,  // 44: shardsql.api.Shard.Get:input_type -> shardsql.api.GetRequest
+	3,  // 45: shardsql.api.Shard.BatchGet:input_type -> shardsql.api.BatchGetRequest
+	5,  // 46: shardsql.api.Shard.Scan:input_type -> shardsql.api.ScanRequest
+	8,  // 47: shardsql.api.Shard.Prewrite:input_type -> shardsql.api.PrewriteRequest
+	10, // 48: shardsql.api.Shard.Commit:input_type -> shardsql.api.CommitRequest
+	12, // 49: shardsql.api.Shard.Rollback:input_type -> shardsql.api.RollbackRequest
+	14, // 50: shardsql.api.Shard.CheckTxnStatus:input_type -> shardsql.api.CheckTxnStatusRequest
+	16, // 51: shardsql.api.Shard.ResolveLock:input_type -> shardsql.api.ResolveLockRequest
+	18, // 52: shardsql.api.Shard.OnePC:input_type -> shardsql.api.OnePCRequest
+	22, // 53: shardsql.api.Shard.AcquireLocks:input_type -> shardsql.api.AcquireLocksRequest
+	26, // 54: shardsql.api.Shard.ScanLocks:input_type -> shardsql.api.ScanLocksRequest
+	24, // 55: shardsql.api.Shard.TxnHeartbeat:input_type -> shardsql.api.TxnHeartbeatRequest
+	20, // 56: shardsql.api.Shard.PrepareSplit:input_type -> shardsql.api.PrepareSplitRequest
+	2,  // 57: shardsql.api.Shard.Get:output_type -> shardsql.api.GetResponse
+	4,  // 58: shardsql.api.Shard.BatchGet:output_type -> shardsql.api.BatchGetResponse
+	6,  // 59: shardsql.api.Shard.Scan:output_type -> shardsql.api.ScanResponse
+	9,  // 60: shardsql.api.Shard.Prewrite:output_type -> shardsql.api.PrewriteResponse
+	11, // 61: shardsql.api.Shard.Commit:output_type -> shardsql.api.CommitResponse
+	13, // 62: shardsql.api.Shard.Rollback:output_type -> shardsql.api.RollbackResponse
+	15, // 63: shardsql.api.Shard.CheckTxnStatus:output_type -> shardsql.api.CheckTxnStatusResponse
+	17, // 64: shardsql.api.Shard.ResolveLock:output_type -> shardsql.api.ResolveLockResponse
+	19, // 65: shardsql.api.Shard.OnePC:output_type -> shardsql.api.OnePCResponse
+	23, // 66: shardsql.api.Shard.AcquireLocks:output_type -> shardsql.api.AcquireLocksResponse
+	27, // 67: shardsql.api.Shard.ScanLocks:output_type -> shardsql.api.ScanLocksResponse
+	25, // 68: shardsql.api.Shard.TxnHeartbeat:output_type -> shardsql.api.TxnHeartbeatResponse
+	21, // 69: shardsql.api.Shard.PrepareSplit:output_type -> shardsql.api.PrepareSplitResponse
+	57, // [57:70] is the sub-list for method output_type
+	44, // [44:57] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_shard_proto_init() }
@@ -2035,7 +2168,7 @@ func file_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shard_proto_rawDesc), len(file_shard_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

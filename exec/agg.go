@@ -164,6 +164,9 @@ func (r *runner) runAggregate(a *planner.Aggregate, outer *env, emit func([]type
 			g = newGroup(vals)
 			groups[k] = g
 			order = append(order, g)
+			if err := r.grow(int64(len(k))+rowSize(vals)+int64(96*len(a.Aggs)), "aggregation"); err != nil {
+				return err
+			}
 		}
 		for _, st := range g.states {
 			v, sep := types.Null, types.Null
@@ -188,21 +191,5 @@ func (r *runner) runAggregate(a *planner.Aggregate, outer *env, emit func([]type
 	if err != nil {
 		return err
 	}
-	if len(a.Group) == 0 && len(order) == 0 {
-		order = append(order, newGroup(nil))
-	}
-	for _, g := range order {
-		row := append([]types.Datum{}, g.vals...)
-		for _, st := range g.states {
-			v, err := st.result()
-			if err != nil {
-				return err
-			}
-			row = append(row, v)
-		}
-		if err := emit(row); err != nil {
-			return err
-		}
-	}
-	return nil
+	return emitGroups(a, order, a.Aggs, emit)
 }

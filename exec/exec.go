@@ -99,6 +99,13 @@ type runner struct {
 	// skipLocked locks each row as the scan passes it, leaving out the
 	// ones held by others (SKIP LOCKED).
 	skipLocked bool
+	// push holds what is pushed down to the shards for each scan.
+	push map[*planner.Scan]*scanPush
+	// an collects EXPLAIN ANALYZE's measurements (nil: not analysing).
+	an *Analysis
+	// memUsed estimates the bytes of rows the statement holds; memLimit
+	// is its budget (see grow).
+	memUsed, memLimit int64
 }
 
 // tick checks for cancellation every few thousand units of work.
@@ -117,7 +124,8 @@ type kvPair struct{ key, value []byte }
 // Run executes a SELECT, INSERT, UPDATE or DELETE plan and returns its
 // command tag.
 func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (string, error) {
-	r := &runner{ctx: ctx, kv: kv, ids: ids, subqueries: map[int]*subResult{}, scans: map[string][]kvPair{}}
+	r := &runner{ctx: ctx, kv: kv, ids: ids, subqueries: map[int]*subResult{}, scans: map[string][]kvPair{},
+		push: map[*planner.Scan]*scanPush{}, an: analysisFrom(ctx)}
 	switch p := p.(type) {
 	case *planner.Select:
 		var n int64
@@ -127,6 +135,7 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 				r.lockScans[sc] = true
 			}
 		}
+		r.prepareSelect(p.Root)
 		err := r.run(p.Root, nil, func(row []types.Datum) error {
 			n++
 			return sink(row)
@@ -201,18 +210,26 @@ func (d *rowDecoder) decode(key, value []byte, keysOnly bool) ([]types.Datum, er
 }
 
 // readSpan returns the key-value pairs of a span, once per statement.
-func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
-	// The key is len(start), start, end and the flag: unambiguous, and no
-	// hex formatting on this path (it runs per outer row of a subquery).
-	ck := strconv.Itoa(len(sp.Start)) + ":" + string(sp.Start) + string(sp.End) + strconv.FormatBool(keysOnly)
+func (r *runner) readSpan(s *planner.Scan, sp planner.Span, pd Pushdown, prog []byte) ([]kvPair, error) {
+	keysOnly := s.KeysOnly
+	// The key is len(start), start, end, the flag and the program:
+	// unambiguous, and no hex formatting on this path (it runs per outer
+	// row of a subquery).
+	ck := strconv.Itoa(len(sp.Start)) + ":" + string(sp.Start) + string(sp.End) + strconv.FormatBool(keysOnly) + string(prog)
 	if kvs, ok := r.scans[ck]; ok {
 		return kvs, nil
 	}
 	var kvs []kvPair
-	err := r.kv.Scan(r.ctx, sp.Start, sp.End, keysOnly, func(k, v []byte) error {
+	collect := func(k, v []byte) error {
 		kvs = append(kvs, kvPair{key: k, value: v})
 		return nil
-	})
+	}
+	var err error
+	if prog != nil {
+		err = r.scanPushed(s, pd, sp, prog, collect)
+	} else {
+		err = r.kv.Scan(r.ctx, sp.Start, sp.End, keysOnly, collect)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,10 +241,12 @@ func (r *runner) readSpan(sp planner.Span, keysOnly bool) ([]kvPair, error) {
 // filter admits, with the row's key.
 func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []types.Datum) error) error {
 	dec := newRowDecoder(s.Table)
+	an := r.an.scan(s)
 	visit := func(key, value []byte) error {
 		if err := r.tick(); err != nil {
 			return err
 		}
+		an.received(key, value)
 		row, err := dec.decode(key, value, s.KeysOnly)
 		if err != nil {
 			return err
@@ -262,15 +281,23 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 		}
 		return visit(s.Access.Point, v)
 	}
+	pd := r.pushdown()
 	for _, sp := range s.Access.Spans {
+		prog := r.program(s, pd, sp)
 		if r.inSubquery == 0 {
 			// Top-level scans run once: stream them.
-			if err := r.kv.Scan(r.ctx, sp.Start, sp.End, s.KeysOnly, visit); err != nil {
+			var err error
+			if prog != nil {
+				err = r.scanPushed(s, pd, sp, prog, visit)
+			} else {
+				err = r.kv.Scan(r.ctx, sp.Start, sp.End, s.KeysOnly, visit)
+			}
+			if err != nil {
 				return err
 			}
 			continue
 		}
-		kvs, err := r.readSpan(sp, s.KeysOnly)
+		kvs, err := r.readSpan(s, sp, pd, prog)
 		if err != nil {
 			return err
 		}

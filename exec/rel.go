@@ -18,6 +18,13 @@ func (*stopSignal) Error() string { return "stop" }
 
 // run produces the rows of rel (evaluated with the enclosing rows outer).
 func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) error) error {
+	if r.an != nil {
+		return r.runAnalyzed(rel, outer, emit)
+	}
+	return r.runOp(rel, outer, emit)
+}
+
+func (r *runner) runOp(rel planner.Rel, outer *env, emit func(row []types.Datum) error) error {
 	if err := r.ctx.Err(); err != nil {
 		return pgerr.Wrap(err, pgerr.QueryCanceled, "canceling statement")
 	}
@@ -69,6 +76,9 @@ func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) e
 	case *planner.Join:
 		return r.runJoin(rel, outer, emit)
 	case *planner.Aggregate:
+		if ok, err := r.tryPushAggregate(rel, emit); ok {
+			return err
+		}
 		return r.runAggregate(rel, outer, emit)
 	case *planner.Distinct:
 		seen := map[string]bool{}
@@ -82,13 +92,16 @@ func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) e
 				return nil
 			}
 			seen[k] = true
+			if err := r.grow(int64(len(k)+48), "DISTINCT"); err != nil {
+				return err
+			}
 			return emit(row)
 		})
 	case *planner.Sort:
 		var rows [][]types.Datum
 		if err := r.run(rel.Input, outer, func(row []types.Datum) error {
 			rows = append(rows, row)
-			return nil
+			return r.grow(rowSize(row), "sort")
 		}); err != nil {
 			return err
 		}
@@ -134,7 +147,7 @@ func (r *runner) collect(rel planner.Rel, outer *env) ([][]types.Datum, error) {
 	var rows [][]types.Datum
 	err := r.run(rel, outer, func(row []types.Datum) error {
 		rows = append(rows, row)
-		return nil
+		return r.grow(rowSize(row), "hash table or buffered result")
 	})
 	return rows, err
 }
@@ -229,6 +242,9 @@ func (r *runner) runSetOp(rel *planner.SetOp, outer *env, emit func([]types.Datu
 					return nil
 				}
 				seen[k] = true
+				if err := r.grow(int64(len(k)+48), "UNION"); err != nil {
+					return err
+				}
 			}
 			return emit(row)
 		}

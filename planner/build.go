@@ -28,6 +28,8 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildCreateIndex(stmt.GetIndexStmt(), cat)
 	case stmt.GetViewStmt() != nil:
 		return buildCreateView(stmt.GetViewStmt(), cat)
+	case stmt.GetExplainStmt() != nil:
+		return buildExplain(stmt.GetExplainStmt(), cat)
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }

@@ -95,7 +95,7 @@ func (s *Server) BatchGet(_ context.Context, req *api.BatchGetRequest) (*api.Bat
 
 // Scan reads a span of one range at a timestamp. An empty start_key means
 // the range's start, an empty end_key the range's end.
-func (s *Server) Scan(_ context.Context, req *api.ScanRequest) (*api.ScanResponse, error) {
+func (s *Server) Scan(ctx context.Context, req *api.ScanRequest) (*api.ScanResponse, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -113,6 +113,9 @@ func (s *Server) Scan(_ context.Context, req *api.ScanRequest) (*api.ScanRespons
 	}
 	if len(end) != 0 && bytes.Compare(start, end) >= 0 {
 		return &api.ScanResponse{}, nil
+	}
+	if len(req.GetProgram()) > 0 {
+		return s.scanProgram(ctx, req, start, end)
 	}
 	pairs, resume, kerr, err := s.store.Scan(start, end, req.GetTs(), int(req.GetLimit()), req.GetKeysOnly())
 	if err != nil {

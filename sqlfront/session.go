@@ -47,6 +47,10 @@ type session struct {
 	defaultReadOnly  bool
 	// lockTimeout is lock_timeout: 0 waits up to the default bound.
 	lockTimeout time.Duration
+	// noPushdown is SET shardsql.pushdown = off.
+	noPushdown bool
+	// memBudget is shardsql.max_statement_memory (0: the default).
+	memBudget int64
 }
 
 func (s *session) cancelStatement() {
@@ -116,6 +120,10 @@ func (s *session) skipUntilSync() bool {
 func (s *session) simpleQuery(sql string) {
 	defer s.readyForQuery()
 	ctx, cancel := context.WithCancel(s.srv.ctx)
+	if s.noPushdown {
+		ctx = exec.WithoutPushdown(ctx)
+	}
+	ctx = exec.WithMemoryBudget(ctx, s.memBudget)
 	s.mu.Lock()
 	s.cancel = cancel
 	s.mu.Unlock()
@@ -210,7 +218,9 @@ func (s *session) show(name string) error {
 		"datestyle": "ISO, MDY", "timezone": "UTC", "standard_conforming_strings": "on",
 		"transaction_isolation": s.currentIsolation(), "integer_datetimes": "on",
 		"default_transaction_isolation": s.defaultIsolation, "search_path": `"$user", public`,
-		"lock_timeout": formatMillis(s.lockTimeout),
+		"lock_timeout":                  formatMillis(s.lockTimeout),
+		"shardsql.pushdown":             map[bool]string{false: "on", true: "off"}[s.noPushdown],
+		"shardsql.max_statement_memory": fmt.Sprintf("%dkB", memOrDefault(s.memBudget)>>10),
 	}
 	v, ok := vals[strings.ToLower(name)]
 	if !ok {
@@ -278,6 +288,8 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
 		return s.showRanges(ctx, p)
+	case *planner.Explain:
+		return s.explain(ctx, p)
 	}
 	if s.tx != nil {
 		err := s.inExplicit(ctx, p)
@@ -425,4 +437,11 @@ func formatMillis(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+}
+
+func memOrDefault(b int64) int64 {
+	if b > 0 {
+		return b
+	}
+	return exec.DefaultMemoryBudget
 }

@@ -313,6 +313,25 @@ func (s *session) setVariable(vs *pg.VariableSetStmt) error {
 		if s.tx != nil {
 			s.tx.t.LockTimeout = s.lockTimeout
 		}
+	case "shardsql.pushdown":
+		// off: shard servers return whole rows and the frontend does all
+		// the work (to measure what pushdown saves).
+		on := true
+		if vs.Kind != pg.VariableSetKind_VAR_SET_DEFAULT && vs.Kind != pg.VariableSetKind_VAR_RESET && len(vs.Args) > 0 {
+			c := vs.Args[0].GetAConst()
+			v := strings.ToLower(c.GetSval().GetSval())
+			on = v == "on" || v == "true" || c.GetBoolval().GetBoolval()
+		}
+		s.noPushdown = !on
+	case "shardsql.max_statement_memory":
+		s.memBudget = 0
+		if vs.Kind != pg.VariableSetKind_VAR_SET_DEFAULT && vs.Kind != pg.VariableSetKind_VAR_RESET && len(vs.Args) > 0 {
+			b, err := parseMemory(vs.Args[0].GetAConst())
+			if err != nil {
+				return err
+			}
+			s.memBudget = b
+		}
 	case "default_transaction_read_only":
 		if len(vs.Args) > 0 {
 			c := vs.Args[0].GetAConst()
@@ -404,4 +423,28 @@ func (s *session) failTx(err error) {
 	if s.tx != nil && err != nil && !errors.Is(err, errAborted) {
 		s.tx.failed = true
 	}
+}
+
+// parseMemory reads a memory size as PostgreSQL's settings take it: a
+// number of kilobytes, or a string with a unit (B, kB, MB, GB, TB).
+func parseMemory(c *pg.A_Const) (int64, error) {
+	if c.GetIval() != nil {
+		return int64(c.GetIval().Ival) << 10, nil
+	}
+	v := strings.TrimSpace(c.GetSval().GetSval())
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(v[:i], 10, 64)
+	if err != nil || n < 0 {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter \"shardsql.max_statement_memory\": %q", v)
+	}
+	units := map[string]int64{"": 1 << 10, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}
+	u, ok := units[strings.ToLower(strings.TrimSpace(v[i:]))]
+	if !ok {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter \"shardsql.max_statement_memory\": %q", v).
+			WithHint("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+	}
+	return n * u, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shardsql/shardsql/api"
 	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/scanstat"
 )
 
 // KeyExistsError reports an INSERT of a key that already holds a live row.
@@ -253,14 +254,48 @@ func keyError(e *api.KeyError) error {
 const maxParallelScans = 16
 
 type scanBatch struct {
-	pairs []*api.KeyValue
-	err   error
+	pairs    []*api.KeyValue
+	partials [][]byte
+	err      error
 }
 
 // Scan calls fn for every live key in [start, end) in key order at the
 // transaction's snapshot, merged with its own writes. Ranges are read in
 // parallel; an empty end means the end of the keyspace.
 func (t *Txn) Scan(ctx context.Context, start, end []byte, keysOnly bool, fn func(key, value []byte) error) error {
+	return t.scan(ctx, start, end, &scanOpts{keysOnly: keysOnly}, fn)
+}
+
+// ScanProgram is Scan with work pushed down to the shard servers: each
+// range runs program (an encoding the executor owns) over its rows. Rows
+// the program returns come to fn merged with the transaction's own writes
+// in key order; partial results (a partial aggregation) come to partial.
+// limit, when positive, bounds the rows one request returns. stats, when
+// set, is called after every request.
+func (t *Txn) ScanProgram(ctx context.Context, start, end []byte, program []byte, limit int, fn func(key, value []byte) error, partial func(b []byte) error, stats func(scanstat.Stat)) error {
+	return t.scan(ctx, start, end, &scanOpts{program: program, limit: limit, partial: partial, stats: stats}, fn)
+}
+
+// HasWritesIn reports whether the transaction has buffered writes in
+// [start, end) (empty end: to the end of the keyspace).
+func (t *Txn) HasWritesIn(start, end []byte) bool {
+	found := false
+	t.writes.AscendGreaterOrEqual(&api.Mutation{Key: start}, func(m *api.Mutation) bool {
+		found = len(end) == 0 || bytes.Compare(m.Key, end) < 0
+		return false
+	})
+	return found
+}
+
+type scanOpts struct {
+	keysOnly bool
+	program  []byte
+	limit    int
+	partial  func([]byte) error
+	stats    func(scanstat.Stat)
+}
+
+func (t *Txn) scan(ctx context.Context, start, end []byte, o *scanOpts, fn func(key, value []byte) error) error {
 	ranges, err := t.c.RangesFor(ctx, start, end)
 	if err != nil {
 		return pgerr.Wrap(err, pgerr.SystemError, "routing scan")
@@ -293,7 +328,7 @@ func (t *Txn) Scan(ctx context.Context, start, end []byte, keysOnly bool, fn fun
 				defer wg.Done()
 				defer func() { <-sem }()
 				defer close(ch)
-				t.scanSpan(ctx, s, e, keysOnly, ch)
+				t.scanSpan(ctx, s, e, o, ch)
 			}(parts[i])
 		}
 	}()
@@ -323,6 +358,11 @@ func (t *Txn) Scan(ctx context.Context, start, end []byte, keysOnly bool, fn fun
 		for b := range ch {
 			if b.err != nil {
 				return b.err
+			}
+			for _, p := range b.partials {
+				if err := o.partial(p); err != nil {
+					return err
+				}
 			}
 			for _, kv := range b.pairs {
 				if err := emitOwn(kv.Key); err != nil {
@@ -355,7 +395,7 @@ func clampSpan(start, end []byte, r *api.RangeDescriptor) (s, e []byte) {
 }
 
 // scanSpan reads [s, e) batch by batch, following splits and resolving locks.
-func (t *Txn) scanSpan(ctx context.Context, s, e []byte, keysOnly bool, out chan<- scanBatch) {
+func (t *Txn) scanSpan(ctx context.Context, s, e []byte, o *scanOpts, out chan<- scanBatch) {
 	send := func(b scanBatch) bool {
 		select {
 		case out <- b:
@@ -376,9 +416,17 @@ func (t *Txn) scanSpan(ctx context.Context, s, e []byte, keysOnly bool, out chan
 				reqEnd, next = d.EndKey, d.EndKey
 			}
 			var err error
-			resp, err = sc.Scan(ctx, &api.ScanRequest{Ctx: rc, StartKey: cur, EndKey: reqEnd, Ts: t.ReadTS, Limit: 1024, KeysOnly: keysOnly})
+			limit := uint32(1024)
+			if o.limit > 0 && o.limit < 1024 {
+				limit = uint32(o.limit)
+			}
+			resp, err = sc.Scan(ctx, &api.ScanRequest{Ctx: rc, StartKey: cur, EndKey: reqEnd, Ts: t.ReadTS, Limit: limit, KeysOnly: o.keysOnly, Program: o.program})
 			if err != nil {
 				return nil, err
+			}
+			if o.stats != nil && resp.RangeError == nil && resp.Stats != nil {
+				st := resp.Stats
+				o.stats(scanstat.Stat{RangeID: d.RangeId, Shard: d.Shard, KeysRead: st.KeysRead, RowsReturned: st.RowsReturned, BytesReturned: st.BytesReturned, Micros: st.DurationUs})
 			}
 			return resp.RangeError, nil
 		})
@@ -397,7 +445,11 @@ func (t *Txn) scanSpan(ctx context.Context, s, e []byte, keysOnly bool, out chan
 			send(scanBatch{err: keyError(resp.Error)})
 			return
 		}
-		if len(resp.Pairs) > 0 && !send(scanBatch{pairs: resp.Pairs}) {
+		if resp.SqlErrorCode != "" {
+			send(scanBatch{err: pgerr.New(resp.SqlErrorCode, "%s", resp.SqlErrorMessage)})
+			return
+		}
+		if (len(resp.Pairs) > 0 || len(resp.Partials) > 0) && !send(scanBatch{pairs: resp.Pairs, partials: resp.Partials}) {
 			return
 		}
 		switch {

@@ -48,6 +48,7 @@ const (
 	SnapshotTooOld        = "72000"
 	SubstringError        = "22011"
 	ProgramLimitExceeded  = "54000"
+	OutOfMemory           = "53200"
 )
 
 // Error is an error with a SQLSTATE, shown to the client as an ErrorResponse.
