@@ -17,6 +17,9 @@ type Analysis struct {
 	mu    sync.Mutex
 	ops   map[planner.Rel]*opStat
 	scans map[*planner.Scan]*scanAnalysis
+	// lookups counts, per join that read its right side by primary-key
+	// lookups, the left rows it looked up.
+	lookups map[*planner.Join]int
 }
 
 type opStat struct {
@@ -41,7 +44,7 @@ type rangeStat struct {
 
 // NewAnalysis returns an empty Analysis.
 func NewAnalysis() *Analysis {
-	return &Analysis{ops: map[planner.Rel]*opStat{}, scans: map[*planner.Scan]*scanAnalysis{}}
+	return &Analysis{ops: map[planner.Rel]*opStat{}, scans: map[*planner.Scan]*scanAnalysis{}, lookups: map[*planner.Join]int{}}
 }
 
 type analysisKey struct{}
@@ -143,4 +146,12 @@ func (sa *scanAnalysis) sortedRanges() []uint64 {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
+}
+
+func (r *runner) noteLookup(j *planner.Join, n int) {
+	if r.an != nil {
+		r.an.mu.Lock()
+		r.an.lookups[j] += n
+		r.an.mu.Unlock()
+	}
 }

@@ -119,7 +119,18 @@ func (x *explainer) rel(rel planner.Rel, depth int) {
 		x.rel(rel.Input, depth+1)
 	case *planner.Join:
 		kind := [...]string{"Inner", "Left", "Right", "Full"}[rel.Kind]
-		if len(rel.LeftKeys) > 0 {
+		if lk := x.r.lookupJoinPlan(rel); lk != nil {
+			how := fmt.Sprintf("Lookup Join %s (frontend; batched primary-key reads of %s while the left side has at most %d rows, else a hash join)", kind, lk.scan.Table.Name, lookupJoinMaxLeft)
+			if x.an != nil {
+				if n, ok := x.an.lookups[rel]; ok {
+					how = fmt.Sprintf("Lookup Join %s (frontend; %d left rows looked up in %s by primary key)", kind, n, lk.scan.Table.Name)
+				} else if x.an.ops[rel] != nil {
+					how = fmt.Sprintf("Hash Join %s (frontend; the left side was too large for lookups)", kind)
+				}
+			}
+			x.line(depth, "%s%s", how, x.actual(rel))
+			x.detail(depth, "Hash Cond: %s = %s", exprList(rel.LeftKeys), exprList(rel.RightKeys))
+		} else if len(rel.LeftKeys) > 0 {
 			x.line(depth, "Hash Join %s (frontend)%s", kind, x.actual(rel))
 			x.detail(depth, "Hash Cond: %s = %s", exprList(rel.LeftKeys), exprList(rel.RightKeys))
 		} else {
@@ -309,3 +320,6 @@ func (explainKV) ScanProgram(context.Context, []byte, []byte, []byte, int, func(
 	return nil
 }
 func (explainKV) HasWritesIn(_, _ []byte) bool { return false }
+func (explainKV) BatchGet(context.Context, [][]byte) (map[string][]byte, error) {
+	return nil, nil
+}
