@@ -415,25 +415,8 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 	src := newScan(t, alias)
 	s := newStmtScope(cat).child(src.Cols())
 	p := &Update{Table: t, Source: src}
-	for _, tn := range us.TargetList {
-		rt := tn.GetResTarget()
-		i := t.ColumnIndex(rt.Name)
-		if i < 0 || t.Columns[i].Hidden {
-			return nil, errAt(pgerr.UndefinedColumn, rt.Location, "column %q of relation %q does not exist", rt.Name, t.Name)
-		}
-		var e Expr
-		if rt.Val.GetSetToDefault() != nil {
-			e, err = DefaultExpr(t, t.Columns[i])
-		} else {
-			e, err = s.buildExpr(rt.Val)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if e, err = assignCast(e, t.Columns[i]); err != nil {
-			return nil, err
-		}
-		p.Sets = append(p.Sets, SetCol{Ord: i, E: e})
+	if p.Sets, err = buildSets(us.TargetList, t, s); err != nil {
+		return nil, err
 	}
 	if src.Filter, err = s.where(us.WhereClause); err != nil {
 		return nil, err

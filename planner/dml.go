@@ -184,7 +184,7 @@ func buildSets(list []*pg.Node, t *Table, s *scope) ([]SetCol, error) {
 			return nil, errAt(pgerr.UndefinedColumn, rt.Location, "column %q of relation %q does not exist", rt.Name, t.Name)
 		}
 		if seen[i] {
-			return nil, errAt(pgerr.DuplicateColumn, rt.Location, "multiple assignments to same column %q", rt.Name)
+			return nil, errAt(pgerr.SyntaxError, rt.Location, "multiple assignments to same column %q", rt.Name)
 		}
 		seen[i] = true
 		var e Expr
