@@ -90,11 +90,13 @@ func (r *runner) runUpsert(p *planner.Insert, rows [][]types.Datum, sink RowSink
 	t, oc := p.Table, p.OnConflict
 	// touched holds the row keys this statement inserted or updated.
 	touched := map[string]bool{}
-	var n int64
-	for _, row := range rows {
-		if err := r.tick(); err != nil {
-			return 0, err
-		}
+	type proposed struct {
+		pendingRow
+		arbiters [][]byte
+	}
+	props := make([]proposed, len(rows))
+	var allArbiters [][]byte
+	for i, row := range rows {
 		key, value, err := encodeRow(t, row)
 		if err != nil {
 			return 0, err
@@ -103,17 +105,27 @@ func (r *runner) runUpsert(p *planner.Insert, rows [][]types.Datum, sink RowSink
 		if err != nil {
 			return 0, err
 		}
-		var arbiters [][]byte
+		pr := proposed{pendingRow: pendingRow{key: key, value: value, entries: entries}}
 		for _, a := range oc.Arbiters {
 			if a == planner.PKArbiter {
-				arbiters = append(arbiters, key)
+				pr.arbiters = append(pr.arbiters, key)
 			} else if entries[a].unique {
-				arbiters = append(arbiters, entries[a].key)
+				pr.arbiters = append(pr.arbiters, entries[a].key)
 			}
 		}
-		if err := r.lockRows(arbiters); err != nil {
+		allArbiters = append(allArbiters, pr.arbiters...)
+		props[i] = pr
+	}
+	// Lock every arbiter key at once (in key order), before reading any.
+	if err := r.lockRows(allArbiters); err != nil {
+		return 0, err
+	}
+	var n int64
+	for i, row := range rows {
+		if err := r.tick(); err != nil {
 			return 0, err
 		}
+		key, value, entries, arbiters := props[i].key, props[i].value, props[i].entries, props[i].arbiters
 		existingKey, existing, err := r.findConflict(t, arbiters, key)
 		if err != nil {
 			return 0, err
