@@ -187,12 +187,27 @@ func buildSets(list []*pg.Node, t *Table, s *scope) ([]SetCol, error) {
 			return nil, errAt(pgerr.SyntaxError, rt.Location, "multiple assignments to same column %q", rt.Name)
 		}
 		seen[i] = true
+		val := rt.Val
+		if mar := val.GetMultiAssignRef(); mar != nil {
+			// SET (a, b) = (x, y): this column's item of the row.
+			row := mar.Source.GetRowExpr()
+			if row == nil && mar.Source.GetSubLink() != nil {
+				return nil, errAt(pgerr.FeatureNotSupported, rt.Location, "SET (...) = (sub-SELECT) is not supported yet")
+			}
+			if row == nil {
+				return nil, pgerr.New(pgerr.SyntaxError, "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")
+			}
+			if len(row.Args) != int(mar.Ncolumns) {
+				return nil, errAt(pgerr.SyntaxError, row.Location, "number of columns does not match number of values")
+			}
+			val = row.Args[mar.Colno-1]
+		}
 		var e Expr
 		var err error
-		if rt.Val.GetSetToDefault() != nil {
+		if val.GetSetToDefault() != nil {
 			e, err = DefaultExpr(t, t.Columns[i])
 		} else {
-			e, err = s.buildExpr(rt.Val)
+			e, err = s.buildExpr(val)
 		}
 		if err != nil {
 			return nil, err
