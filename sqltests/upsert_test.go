@@ -20,6 +20,42 @@ func TestConcurrentUpserts(t *testing.T) {
 	admin := connect(t, d.sqlAddr)
 	mustExec(t, admin, "CREATE TABLE hits (k INT PRIMARY KEY, n INT NOT NULL)")
 	const clients, perClient = 8, 10
+	// Fresh keys, started by all clients at once: they race to insert.
+	t.Run("fresh-keys", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, clients*perClient)
+		starts := make([]chan struct{}, perClient)
+		var ready [perClient]sync.WaitGroup
+		for i := range starts {
+			starts[i] = make(chan struct{})
+			ready[i].Add(clients)
+		}
+		for c := 0; c < clients; c++ {
+			conn := connect(t, d.sqlAddr)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < perClient; i++ {
+					ready[i].Done()
+					<-starts[i]
+					q := fmt.Sprintf("INSERT INTO hits VALUES (%d, 1) ON CONFLICT (k) DO UPDATE SET n = hits.n + 1", 100+i)
+					if _, err := conn.Exec(context.Background(), q); err != nil {
+						errs <- fmt.Errorf("%s: %w", q, err)
+					}
+				}
+			}()
+		}
+		for i := range starts {
+			ready[i].Wait()
+			close(starts[i])
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("an upsert failed: %v", err)
+		}
+		expectRows(t, admin, "SELECT count(*), sum(n) FROM hits WHERE k >= 100", fmt.Sprintf("%d,%d", perClient, clients*perClient))
+	})
 	for _, explicit := range []bool{false, true} {
 		key := 1
 		if explicit {
