@@ -191,8 +191,16 @@ func buildSets(list []*pg.Node, t *Table, s *scope) ([]SetCol, error) {
 		if mar := val.GetMultiAssignRef(); mar != nil {
 			// SET (a, b) = (x, y): this column's item of the row.
 			row := mar.Source.GetRowExpr()
-			if row == nil && mar.Source.GetSubLink() != nil {
-				return nil, errAt(pgerr.FeatureNotSupported, rt.Location, "SET (...) = (sub-SELECT) is not supported yet")
+			if sl := mar.Source.GetSubLink(); row == nil && sl != nil {
+				e, err := s.multiAssignSubquery(sl, int(mar.Colno), int(mar.Ncolumns))
+				if err != nil {
+					return nil, err
+				}
+				if e, err = assignCast(e, t.Columns[i]); err != nil {
+					return nil, err
+				}
+				sets = append(sets, SetCol{Ord: i, E: e})
+				continue
 			}
 			if row == nil {
 				return nil, pgerr.New(pgerr.SyntaxError, "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")
@@ -367,4 +375,31 @@ func buildDeleteExt(ds *pg.DeleteStmt, t *Table, alias string, cat Catalog) (Pla
 		return nil, err
 	}
 	return p, nil
+}
+
+// multiAssignSubquery plans column colno (1-based) of the sub-SELECT of
+// SET (a, b, ...) = (SELECT ...) as a scalar subquery (no row: NULL; more
+// than one: an error, as in PostgreSQL). Each column gets its own copy.
+func (s *scope) multiAssignSubquery(sl *pg.SubLink, colno, ncols int) (Expr, error) {
+	sel := sl.Subselect.GetSelectStmt()
+	if sel == nil {
+		return nil, errAt(pgerr.FeatureNotSupported, sl.Location, "this subquery is not supported")
+	}
+	rel, q, err := buildQuery(sel, s)
+	if err != nil {
+		return nil, err
+	}
+	var visible []int
+	for i, c := range rel.Cols() {
+		if !c.Hidden {
+			visible = append(visible, i)
+		}
+	}
+	if len(visible) != ncols {
+		return nil, errAt(pgerr.SyntaxError, sl.Location, "number of columns does not match number of values")
+	}
+	c := rel.Cols()[visible[colno-1]]
+	one := &Project{Input: rel, Exprs: []Expr{&ColRef{Ord: visible[colno-1], Name: c.Name, T: c.T}}, Columns: []ColInfo{{Name: c.Name, T: c.T}}}
+	s.q.stmt.subqueries++
+	return &Subquery{Rel: one, Correlated: q.correlated, ID: s.q.stmt.subqueries, Mode: SubScalar, T: c.T}, nil
 }
