@@ -128,7 +128,12 @@ func buildOnConflict(oc *pg.OnConflictClause, t *Table, alias string, cat Catalo
 		}
 	default:
 		if inf.WhereClause != nil {
-			return nil, errAt(pgerr.FeatureNotSupported, inf.Location, "ON CONFLICT with an index predicate is not supported yet")
+			// The predicate only lets partial unique indexes be inferred;
+			// there are none, and a full one always qualifies. Check it
+			// is a valid condition and drop it.
+			if _, err := newStmtScope(cat).child(targetCols(t, alias)).where(inf.WhereClause); err != nil {
+				return nil, err
+			}
 		}
 		var want []int
 		for _, n := range inf.IndexElems {
