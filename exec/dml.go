@@ -131,41 +131,16 @@ func (r *runner) writeEntries(es []indexEntry) error {
 	return nil
 }
 
-func (r *runner) runInsert(p *planner.Insert) (int64, error) {
-	var rows [][]types.Datum
-	if p.Source != nil {
-		// Read everything first: the statement must not see its own rows.
-		var err error
-		if rows, err = r.collect(p.Source, nil); err != nil {
-			return 0, err
-		}
+func (r *runner) runInsert(p *planner.Insert, sink RowSink) (int64, error) {
+	rows, err := r.insertRows(p)
+	if err != nil {
+		return 0, err
 	}
-	for _, exprs := range p.Rows {
-		row := make([]types.Datum, len(exprs))
-		for i, e := range exprs {
-			v, err := r.eval(e, &env{})
-			if err != nil {
-				return 0, err
-			}
-			row[i] = v
-		}
-		rows = append(rows, row)
+	if p.OnConflict != nil {
+		return r.runUpsert(p, rows, sink)
 	}
 	writes := make([]pendingRow, 0, len(rows))
 	for _, row := range rows {
-		for i, c := range p.Table.Columns {
-			var err error
-			if row[i], err = types.Cast(row[i], c.Type); err != nil {
-				return 0, err
-			}
-			if row[i].IsNull() && c.RowID {
-				id, err := r.ids.NextRowID(r.ctx)
-				if err != nil {
-					return 0, err
-				}
-				row[i] = types.NewInt(id)
-			}
-		}
 		key, value, err := encodeRow(p.Table, row)
 		if err != nil {
 			return 0, err
@@ -187,19 +162,65 @@ func (r *runner) runInsert(p *planner.Insert) (int64, error) {
 			return 0, err
 		}
 	}
+	for _, row := range rows {
+		if err := r.emitReturning(p.Returning, row, sink); err != nil {
+			return 0, err
+		}
+	}
 	return int64(len(rows)), nil
 }
 
-func (r *runner) runUpdate(p *planner.Update) (int64, error) {
+// insertRows computes the full table rows an INSERT proposes: values cast
+// to the column types, row ids filled in.
+func (r *runner) insertRows(p *planner.Insert) ([][]types.Datum, error) {
+	var rows [][]types.Datum
+	if p.Source != nil {
+		// Read everything first: the statement must not see its own rows.
+		var err error
+		if rows, err = r.collect(p.Source, nil); err != nil {
+			return nil, err
+		}
+	}
+	for _, exprs := range p.Rows {
+		row := make([]types.Datum, len(exprs))
+		for i, e := range exprs {
+			v, err := r.eval(e, &env{})
+			if err != nil {
+				return nil, err
+			}
+			row[i] = v
+		}
+		rows = append(rows, row)
+	}
+	for _, row := range rows {
+		for i, c := range p.Table.Columns {
+			var err error
+			if row[i], err = types.Cast(row[i], c.Type); err != nil {
+				return nil, err
+			}
+			if row[i].IsNull() && c.RowID {
+				id, err := r.ids.NextRowID(r.ctx)
+				if err != nil {
+					return nil, err
+				}
+				row[i] = types.NewInt(id)
+			}
+		}
+	}
+	return rows, nil
+}
+
+func (r *runner) runUpdate(p *planner.Update, sink RowSink) (int64, error) {
 	t := p.Table
 	type change struct {
 		oldKey, newKey, value []byte
 		oldIdx, newIdx        []indexEntry
+		ret                   []types.Datum
 	}
 	// Read first, then write, so the scan never sees the statement's own writes.
 	var changes []change
-	err := r.scan(p.Source, nil, func(key []byte, row []types.Datum) error {
-		next := append([]types.Datum(nil), row...)
+	err := r.dmlSource(p.Table, p.Source, p.From, func(key []byte, row []types.Datum) error {
+		next := append([]types.Datum(nil), row[:len(t.Columns)]...)
 		for _, s := range p.Sets {
 			v, err := r.eval(s.E, &env{row: row})
 			if err != nil {
@@ -219,6 +240,9 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 		}
 		if c.newIdx, err = indexEntries(t, next, c.newKey); err != nil {
 			return err
+		}
+		if p.Returning != nil {
+			c.ret = append(next, row[len(t.Columns):]...)
 		}
 		changes = append(changes, c)
 		return nil
@@ -265,16 +289,29 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 			}
 		}
 	}
+	for _, c := range changes {
+		if err := r.emitReturning(p.Returning, c.ret, sink); err != nil {
+			return 0, err
+		}
+	}
 	return int64(len(changes)), nil
 }
 
-func (r *runner) runDelete(p *planner.Delete) (int64, error) {
+func (r *runner) runDelete(p *planner.Delete, sink RowSink) (int64, error) {
 	var doomed [][]byte
 	var n int64
-	src := *p.Source
-	src.KeysOnly = src.Filter == nil && len(p.Table.Indexes) == 0
-	err := r.scan(&src, nil, func(key []byte, row []types.Datum) error {
+	var src *planner.Scan
+	if p.Source != nil {
+		cp := *p.Source
+		cp.KeysOnly = cp.Filter == nil && len(p.Table.Indexes) == 0 && p.Returning == nil
+		src = &cp
+	}
+	var returned [][]types.Datum
+	err := r.dmlSource(p.Table, src, p.Using, func(key []byte, row []types.Datum) error {
 		n++
+		if p.Returning != nil {
+			returned = append(returned, row)
+		}
 		doomed = append(doomed, append([]byte(nil), key...))
 		entries, err := indexEntries(p.Table, row, key)
 		if err != nil {
@@ -293,6 +330,11 @@ func (r *runner) runDelete(p *planner.Delete) (int64, error) {
 	}
 	for _, k := range doomed {
 		r.kv.Delete(k)
+	}
+	for _, row := range returned {
+		if err := r.emitReturning(p.Returning, row, sink); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }

@@ -64,6 +64,9 @@ type Column struct {
 
 // Columns returns the result columns of a plan (nil for plans without rows).
 func Columns(p planner.Plan) []Column {
+	if outs, ok := planner.ReturningCols(p); ok {
+		return returningColumns(outs)
+	}
 	s, ok := p.(*planner.Select)
 	if !ok {
 		return nil
@@ -145,14 +148,16 @@ func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (
 		}
 		return fmt.Sprintf("SELECT %d", n), err
 	case *planner.Insert:
-		n, err := r.runInsert(p)
+		n, err := r.runInsert(p, sink)
 		return fmt.Sprintf("INSERT 0 %d", n), err
 	case *planner.Update:
-		n, err := r.runUpdate(p)
+		n, err := r.runUpdate(p, sink)
 		return fmt.Sprintf("UPDATE %d", n), err
 	case *planner.Delete:
-		n, err := r.runDelete(p)
+		n, err := r.runDelete(p, sink)
 		return fmt.Sprintf("DELETE %d", n), err
+	case *planner.Truncate:
+		return "TRUNCATE TABLE", r.runTruncate(p)
 	}
 	return "", pgerr.New(pgerr.Internal, "exec cannot run %T", p)
 }

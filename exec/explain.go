@@ -43,10 +43,18 @@ func Explain(ctx context.Context, p planner.Plan, ranges RangeNamer, an *Analysi
 		}
 	case *planner.Update:
 		x.line(0, "Update on %s (frontend: writes buffered, committed with the transaction)", p.Table.Name)
-		x.rel(p.Source, 1)
+		if p.From != nil {
+			x.rel(p.From, 1)
+		} else {
+			x.rel(p.Source, 1)
+		}
 	case *planner.Delete:
 		x.line(0, "Delete on %s (frontend: writes buffered, committed with the transaction)", p.Table.Name)
-		x.rel(p.Source, 1)
+		if p.Using != nil {
+			x.rel(p.Using, 1)
+		} else {
+			x.rel(p.Source, 1)
+		}
 	}
 	if an != nil {
 		x.lines = append(x.lines, fmt.Sprintf("Execution Time: %s", ms(total)))

@@ -30,6 +30,8 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildCreateView(stmt.GetViewStmt(), cat)
 	case stmt.GetExplainStmt() != nil:
 		return buildExplain(stmt.GetExplainStmt(), cat)
+	case stmt.GetTruncateStmt() != nil:
+		return buildTruncate(stmt.GetTruncateStmt(), cat)
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }
@@ -278,13 +280,31 @@ func tableOf(rv *pg.RangeVar, cat Catalog) (*Table, string, error) {
 }
 
 func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
-	if is.OnConflictClause != nil || len(is.ReturningList) > 0 || is.WithClause != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT with ON CONFLICT, RETURNING or WITH is not supported yet")
+	if is.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT with WITH is not supported yet")
 	}
-	t, _, err := writableTable(is.Relation, cat, "insert into")
+	t, alias, err := writableTable(is.Relation, cat, "insert into")
 	if err != nil {
 		return nil, err
 	}
+	p, err := buildInsertRows(is, t, cat)
+	if err != nil {
+		return nil, err
+	}
+	if is.OnConflictClause != nil {
+		if p.OnConflict, err = buildOnConflict(is.OnConflictClause, t, alias, cat); err != nil {
+			return nil, err
+		}
+	}
+	if p.Returning, err = buildReturning(is.ReturningList, newStmtScope(cat).child(targetCols(t, alias))); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// buildInsertRows plans the rows an INSERT proposes.
+func buildInsertRows(is *pg.InsertStmt, t *Table, cat Catalog) (*Insert, error) {
+	var err error
 	// Target columns: named, or every visible column in order.
 	var targets []int
 	if len(is.Cols) == 0 {
@@ -308,27 +328,34 @@ func buildInsert(is *pg.InsertStmt, cat Catalog) (Plan, error) {
 			targets = append(targets, i)
 		}
 	}
-	sel := is.SelectStmt.GetSelectStmt()
-	if sel == nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "INSERT ... DEFAULT VALUES is not supported yet")
-	}
 	defaults := make([]Expr, len(t.Columns))
 	for i, c := range t.Columns {
 		if defaults[i], err = DefaultExpr(t, c); err != nil {
 			return nil, err
 		}
 	}
+	sel := is.SelectStmt.GetSelectStmt()
+	if is.SelectStmt == nil {
+		// DEFAULT VALUES: one row of defaults.
+		return &Insert{Table: t, Rows: [][]Expr{defaults}}, nil
+	}
+	if sel == nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "this INSERT source is not supported yet")
+	}
 	if len(sel.ValuesLists) == 0 || sel.Op != pg.SetOperation_SETOP_NONE {
-		return buildInsertSelect(t, targets, defaults, sel, cat)
+		return buildInsertSelect(t, targets, len(is.Cols) > 0, defaults, sel, cat)
 	}
 	s := newStmtScope(nil)
 	p := &Insert{Table: t}
-	for _, vl := range sel.ValuesLists {
+	for i, vl := range sel.ValuesLists {
 		items := vl.GetList().GetItems()
+		if i > 0 && len(items) != len(sel.ValuesLists[0].GetList().GetItems()) {
+			return nil, pgerr.New(pgerr.SyntaxError, "VALUES lists must all be the same length")
+		}
 		if len(items) > len(targets) {
 			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more expressions than target columns")
 		}
-		if len(items) < len(targets) {
+		if len(items) < len(targets) && len(is.Cols) > 0 {
 			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more target columns than expressions")
 		}
 		row := append([]Expr(nil), defaults...)
@@ -377,35 +404,21 @@ func constInt(n *pg.Node, what string) (int64, error) {
 }
 
 func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
-	if len(us.FromClause) > 0 || len(us.ReturningList) > 0 || us.WithClause != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "UPDATE with FROM, RETURNING or WITH is not supported yet")
+	if us.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "UPDATE with WITH is not supported yet")
 	}
 	t, alias, err := writableTable(us.Relation, cat, "update")
 	if err != nil {
 		return nil, err
 	}
+	if len(us.FromClause) > 0 || len(us.ReturningList) > 0 {
+		return buildUpdateExt(us, t, alias, cat)
+	}
 	src := newScan(t, alias)
 	s := newStmtScope(cat).child(src.Cols())
 	p := &Update{Table: t, Source: src}
-	for _, tn := range us.TargetList {
-		rt := tn.GetResTarget()
-		i := t.ColumnIndex(rt.Name)
-		if i < 0 || t.Columns[i].Hidden {
-			return nil, errAt(pgerr.UndefinedColumn, rt.Location, "column %q of relation %q does not exist", rt.Name, t.Name)
-		}
-		var e Expr
-		if rt.Val.GetSetToDefault() != nil {
-			e, err = DefaultExpr(t, t.Columns[i])
-		} else {
-			e, err = s.buildExpr(rt.Val)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if e, err = assignCast(e, t.Columns[i]); err != nil {
-			return nil, err
-		}
-		p.Sets = append(p.Sets, SetCol{Ord: i, E: e})
+	if p.Sets, err = buildSets(us.TargetList, t, s); err != nil {
+		return nil, err
 	}
 	if src.Filter, err = s.where(us.WhereClause); err != nil {
 		return nil, err
@@ -415,12 +428,15 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 }
 
 func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
-	if len(ds.UsingClause) > 0 || len(ds.ReturningList) > 0 || ds.WithClause != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "DELETE with USING, RETURNING or WITH is not supported yet")
+	if ds.WithClause != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "DELETE with WITH is not supported yet")
 	}
 	t, alias, err := writableTable(ds.Relation, cat, "delete from")
 	if err != nil {
 		return nil, err
+	}
+	if len(ds.UsingClause) > 0 || len(ds.ReturningList) > 0 {
+		return buildDeleteExt(ds, t, alias, cat)
 	}
 	src := newScan(t, alias)
 	s := newStmtScope(cat).child(src.Cols())
@@ -453,7 +469,7 @@ func newScan(t *Table, alias string) *Scan {
 
 // buildInsertSelect plans INSERT ... SELECT: the query's rows, cast to the
 // target columns, become whole table rows (defaults elsewhere).
-func buildInsertSelect(t *Table, targets []int, defaults []Expr, sel *pg.SelectStmt, cat Catalog) (Plan, error) {
+func buildInsertSelect(t *Table, targets []int, named bool, defaults []Expr, sel *pg.SelectStmt, cat Catalog) (*Insert, error) {
 	src, _, err := buildQuery(sel, newStmtScope(cat))
 	if err != nil {
 		return nil, err
@@ -463,6 +479,9 @@ func buildInsertSelect(t *Table, targets []int, defaults []Expr, sel *pg.SelectS
 		return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more expressions than target columns")
 	}
 	if len(cols) < len(targets) {
+		if named {
+			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more target columns than expressions")
+		}
 		targets = targets[:len(cols)]
 	}
 	row := append([]Expr(nil), defaults...)

@@ -49,6 +49,10 @@ type Insert struct {
 	Table  *Table
 	Rows   [][]Expr
 	Source Rel
+	// OnConflict, when set, handles rows that conflict with a unique key.
+	OnConflict *OnConflict
+	// Returning, when non-nil, is computed over each written table row.
+	Returning []Output
 }
 
 // SetCol assigns E to column Ord.
@@ -62,12 +66,23 @@ type Update struct {
 	Table  *Table
 	Source *Scan
 	Sets   []SetCol
+	// From, when set (UPDATE ... FROM), replaces Source: its rows are the
+	// target row followed by the FROM items' columns; Sets are over it.
+	From Rel
+	// Returning, when non-nil, is computed over the new row followed by
+	// the FROM items' columns.
+	Returning []Output
 }
 
 // Delete removes the rows Source reads.
 type Delete struct {
 	Table  *Table
 	Source *Scan
+	// Using, when set (DELETE ... USING), replaces Source: its rows are
+	// the target row followed by the USING items' columns.
+	Using Rel
+	// Returning, when non-nil, is computed over the deleted (joined) row.
+	Returning []Output
 }
 
 // Split splits the table's ranges at the given primary-key prefixes.

@@ -330,8 +330,12 @@ func (s *session) runWrite(ctx context.Context, p planner.Plan) error {
 	var err error
 	for attempt := 0; attempt < maxAutoRetries; attempt++ {
 		var tag string
-		tag, err = s.tryWrite(ctx, p)
+		var rows [][]types.Datum
+		tag, err = s.tryWrite(ctx, p, &rows)
 		if err == nil {
+			if exec.ReturnsRows(p) {
+				s.sendRows(exec.Columns(p), rows)
+			}
 			s.complete(tag)
 			return nil
 		}
@@ -342,12 +346,15 @@ func (s *session) runWrite(ctx context.Context, p planner.Plan) error {
 	return s.describeError(err)
 }
 
-func (s *session) tryWrite(ctx context.Context, p planner.Plan) (string, error) {
+func (s *session) tryWrite(ctx context.Context, p planner.Plan, rows *[][]types.Datum) (string, error) {
+	if locksAutocommit(p) {
+		return s.tryLockedWrite(ctx, p, rows)
+	}
 	t, err := s.srv.client.Begin(ctx)
 	if err != nil {
 		return "", err
 	}
-	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, nil)
+	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, collectRows(rows))
 	if err == nil {
 		err = s.srv.checkTxnSize(t)
 	}

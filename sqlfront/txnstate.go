@@ -360,7 +360,7 @@ func (s *session) inExplicit(ctx context.Context, p planner.Plan) error {
 	tx.statements++
 	if tx.readOnly {
 		switch p := p.(type) {
-		case *planner.Insert, *planner.Update, *planner.Delete:
+		case *planner.Insert, *planner.Update, *planner.Delete, *planner.Truncate:
 			return pgerr.New("25006", "cannot execute %s in a read-only transaction", planName(p))
 		case *planner.Select:
 			if p.Lock != nil {
@@ -387,7 +387,7 @@ func (s *session) inExplicit(ctx context.Context, p planner.Plan) error {
 			err = s.srv.checkTxnSize(tx.t)
 		}
 		if err == nil {
-			if _, isSelect := p.(*planner.Select); isSelect {
+			if exec.ReturnsRows(p) {
 				s.sendRows(cols, rows)
 			}
 			s.complete(tag)
@@ -414,6 +414,8 @@ func planName(p planner.Plan) string {
 		return "UPDATE"
 	case *planner.Delete:
 		return "DELETE"
+	case *planner.Truncate:
+		return "TRUNCATE TABLE"
 	}
 	return "statement"
 }
