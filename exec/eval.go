@@ -23,6 +23,8 @@ func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 	switch e := e.(type) {
 	case *planner.Const:
 		return e.Val, nil
+	case *planner.Param:
+		return ec.param(e)
 	case *planner.ColRef:
 		return en.row[e.Ord], nil
 	case *planner.OuterRef:

@@ -109,6 +109,10 @@ type runner struct {
 	// memUsed estimates the bytes of rows the statement holds; memLimit
 	// is its budget (see grow).
 	memUsed, memLimit int64
+	// params are the bound values of a prepared statement's parameters.
+	params []types.Datum
+	// accessCache holds the spans of scans that depend on parameters.
+	accessCache map[*planner.Scan]planner.Access
 }
 
 // tick checks for cancellation every few thousand units of work.
@@ -128,7 +132,7 @@ type kvPair struct{ key, value []byte }
 // command tag.
 func Run(ctx context.Context, p planner.Plan, kv KV, ids RowIDs, sink RowSink) (string, error) {
 	r := &runner{ctx: ctx, kv: kv, ids: ids, subqueries: map[int]*subResult{}, scans: map[string][]kvPair{},
-		push: map[*planner.Scan]*scanPush{}, an: analysisFrom(ctx)}
+		push: map[*planner.Scan]*scanPush{}, an: analysisFrom(ctx), params: paramsFrom(ctx)}
 	switch p := p.(type) {
 	case *planner.Select:
 		var n int64
@@ -279,15 +283,16 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 		}
 		return fn(key, row)
 	}
-	if s.Access.Point != nil {
-		v, found, err := r.kv.Get(r.ctx, s.Access.Point)
+	acc := r.access(s)
+	if acc.Point != nil {
+		v, found, err := r.kv.Get(r.ctx, acc.Point)
 		if err != nil || !found {
 			return err
 		}
-		return visit(s.Access.Point, v)
+		return visit(acc.Point, v)
 	}
 	pd := r.pushdown()
-	for _, sp := range s.Access.Spans {
+	for _, sp := range acc.Spans {
 		prog := r.program(s, pd, sp)
 		if r.inSubquery == 0 {
 			// Top-level scans run once: stream them.

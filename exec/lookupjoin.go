@@ -138,7 +138,7 @@ func (r *runner) lookupRows(j *planner.Join, lk *lookupJoin, lefts [][]types.Dat
 			continue
 		}
 		k, err := rowenc.EncodeRowKey(t.ID, pk, t.PKDesc)
-		if err != nil || !inAccess(lk.scan.Access, k) {
+		if err != nil || !inAccess(r.access(lk.scan), k) {
 			continue
 		}
 		keys[i] = k

@@ -86,7 +86,7 @@ func Pushable(e planner.Expr) bool {
 			return
 		}
 		switch e := e.(type) {
-		case *planner.Const, *planner.ColRef:
+		case *planner.Const, *planner.ColRef, *planner.Param:
 		case *planner.Binary:
 			walk(e.L)
 			walk(e.R)
@@ -162,7 +162,11 @@ func PushableAgg(c *planner.AggCall) bool {
 
 // --- encoding ---
 
-type progWriter struct{ b []byte }
+type progWriter struct {
+	b []byte
+	// params are the values that replace parameters in expressions.
+	params []types.Datum
+}
 
 func (w *progWriter) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
 func (w *progWriter) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
@@ -218,6 +222,14 @@ func (w *progWriter) expr(e planner.Expr) {
 		w.b = append(w.b, tagConst)
 		w.typ(e.T)
 		w.datum(e.Val)
+	case *planner.Param:
+		v := types.Null
+		if e.N >= 1 && e.N <= len(w.params) {
+			v = w.params[e.N-1]
+		}
+		w.b = append(w.b, tagConst)
+		w.typ(e.Type())
+		w.datum(v)
 	case *planner.ColRef:
 		w.b = append(w.b, tagCol)
 		w.uvarint(uint64(e.Ord))
@@ -288,8 +300,11 @@ func (w *progWriter) exprs(es []planner.Expr) {
 }
 
 // Encode returns the wire form of p. Every expression in it must be Pushable.
-func (p *Program) Encode() []byte {
-	w := &progWriter{}
+func (p *Program) Encode() []byte { return p.encode(nil) }
+
+// encode is Encode with the values of the statement's parameters.
+func (p *Program) encode(params []types.Datum) []byte {
+	w := &progWriter{params: params}
 	w.b = append(w.b, 1) // version
 	t := p.Table
 	w.uvarint(uint64(t.ID))

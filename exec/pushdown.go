@@ -172,7 +172,7 @@ func (r *runner) prepareTopN(s *planner.Sort, n int) {
 			in = x.Input
 			continue
 		case *planner.Scan:
-			if r.lockScans[x] || x.Access.Point != nil {
+			if r.lockScans[x] || r.access(x).Point != nil {
 				return
 			}
 			sp := r.scanPushFor(x)
@@ -240,7 +240,7 @@ func (r *runner) walkRels(rel planner.Rel, f func(planner.Rel)) {
 // program returns the encoded program for a scan over one span, or nil
 // when nothing would be pushed.
 func (r *runner) program(s *planner.Scan, pd Pushdown, sp planner.Span) []byte {
-	if pd == nil || s.KeysOnly || s.Access.Point != nil {
+	if pd == nil || s.KeysOnly || r.access(s).Point != nil {
 		return nil
 	}
 	push := r.push[s]
@@ -254,7 +254,7 @@ func (r *runner) program(s *planner.Scan, pd Pushdown, sp planner.Span) []byte {
 	if p.Filter == nil && p.Needed == nil && p.Limit == 0 && p.TopN == nil {
 		return nil
 	}
-	return p.Encode()
+	return p.encode(r.params)
 }
 
 // scanPushed reads one span through a program.
@@ -278,12 +278,12 @@ func (r *runner) tryPushAggregate(a *planner.Aggregate, emit func([]types.Datum)
 	if !ok {
 		return false, nil
 	}
-	for _, sp := range s.Access.Spans {
+	for _, sp := range r.access(s).Spans {
 		if pd.HasWritesIn(sp.Start, sp.End) {
 			return false, nil
 		}
 	}
-	prog := (&Program{Table: s.Table, Filter: filter, Agg: &PartialAgg{Group: a.Group, Aggs: a.Aggs}}).Encode()
+	prog := (&Program{Table: s.Table, Filter: filter, Agg: &PartialAgg{Group: a.Group, Aggs: a.Aggs}}).encode(r.params)
 	table := newAggTable(a.Aggs)
 	var mu sync.Mutex
 	merge := func(b []byte) error {
@@ -298,7 +298,7 @@ func (r *runner) tryPushAggregate(a *planner.Aggregate, emit func([]types.Datum)
 		}
 		return nil
 	}
-	for _, sp := range s.Access.Spans {
+	for _, sp := range r.access(s).Spans {
 		if err := pd.ScanProgram(r.ctx, sp.Start, sp.End, prog, 0, func(_, _ []byte) error { return nil }, merge, r.statFn(s)); err != nil {
 			return true, err
 		}
@@ -318,7 +318,7 @@ func (r *runner) aggPushdown(a *planner.Aggregate) (*planner.Scan, planner.Expr,
 		pred, in = f.Pred, f.Input
 	}
 	s, isScan := in.(*planner.Scan)
-	if !isScan || r.lockScans[s] || s.Access.Point != nil {
+	if !isScan || r.lockScans[s] || r.access(s).Point != nil {
 		return nil, nil, false
 	}
 	filter := s.Filter

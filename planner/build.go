@@ -345,7 +345,7 @@ func buildInsertRows(is *pg.InsertStmt, t *Table, cat Catalog) (*Insert, error) 
 	if len(sel.ValuesLists) == 0 || sel.Op != pg.SetOperation_SETOP_NONE {
 		return buildInsertSelect(t, targets, len(is.Cols) > 0, defaults, sel, cat)
 	}
-	s := newStmtScope(nil)
+	s := newStmtScope(cat)
 	p := &Insert{Table: t}
 	for i, vl := range sel.ValuesLists {
 		items := vl.GetList().GetItems()

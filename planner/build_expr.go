@@ -68,7 +68,7 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 	case n.GetFuncCall() != nil:
 		return s.buildFunc(n.GetFuncCall())
 	case n.GetParamRef() != nil:
-		return nil, errAt(pgerr.FeatureNotSupported, n.GetParamRef().Location, "parameters are not supported yet")
+		return s.param(n.GetParamRef())
 	case n.GetSubLink() != nil:
 		return s.buildSubLink(n.GetSubLink())
 	case n.GetCaseExpr() != nil:
@@ -174,6 +174,10 @@ func typeFromName(tn *pg.TypeName) (types.T, error) {
 
 // castTo converts e to t, folding constants so bad literals fail at plan time.
 func castTo(e Expr, t types.T) (Expr, error) {
+	if p, ok := e.(*Param); ok && p.slot.t.Family == types.UnknownFamily && t.Family != types.UnknownFamily {
+		p.slot.t = t // a parameter takes the type its use asks for
+		return p, nil
+	}
 	if c, ok := e.(*Const); ok {
 		d, err := types.Cast(c.Val, t)
 		if err != nil {

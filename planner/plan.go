@@ -16,6 +16,10 @@ type Access struct {
 	Spans []Span
 	// Full is true when Spans cover the whole table.
 	Full bool
+	// Deferred is set when the spans depend on statement parameters: the
+	// executor derives them with AccessFor once the values are bound
+	// (Point and Spans then hold the whole table).
+	Deferred bool
 }
 
 // Output is one result column.

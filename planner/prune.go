@@ -127,7 +127,7 @@ func (p *pruner) expr(e Expr, row []bool, outer [][]bool) {
 		b[ord] = true
 	}
 	switch e := e.(type) {
-	case *Const, *UniqueRowID:
+	case *Const, *UniqueRowID, *Param:
 	case *ColRef:
 		mark(row, e.Ord)
 	case *OuterRef:

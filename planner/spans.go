@@ -20,6 +20,32 @@ type bound struct {
 // on the next column, else the whole table. The filter is still applied to
 // every row read, so the spans only need to cover the matching rows.
 func access(t *Table, filter Expr) Access {
+	var deferred bool
+	a := accessSpans(t, filter, &deferred)
+	a.Deferred = deferred
+	return a
+}
+
+func isParam(e Expr) bool {
+	if c, ok := e.(*Cast); ok {
+		e = c.E
+	}
+	_, ok := e.(*Param)
+	return ok
+}
+
+func pkPos(t *Table, ord int) int {
+	for i, o := range t.PK {
+		if o == ord {
+			return i
+		}
+	}
+	return -1
+}
+
+func accessSpans(t *Table, filter Expr, deferredOut *bool) (a Access) {
+	deferred := false
+	defer func() { *deferredOut = deferred }()
 	bounds := make([]bound, len(t.PK))
 	for _, c := range conjuncts(filter) {
 		b, ok := c.(*Binary)
@@ -35,6 +61,11 @@ func access(t *Table, filter Expr) Access {
 			op = flip(op)
 		}
 		if !cl || !kl {
+			if pcol, ok := b.L.(*ColRef); ok && isParam(b.R) && pkPos(t, pcol.Ord) >= 0 {
+				deferred = true
+			} else if pcol, ok := b.R.(*ColRef); ok && isParam(b.L) && pkPos(t, pcol.Ord) >= 0 {
+				deferred = true
+			}
 			continue
 		}
 		pos := -1

@@ -26,6 +26,13 @@ func newCatalogCache(meta api.MetaClient, logger *slog.Logger) *catalogCache {
 	return &catalogCache{meta: meta, logger: logger, byName: map[string]*planner.Table{}, byID: map[uint32]*planner.Table{}}
 }
 
+// currentVersion is the catalog version the cache holds.
+func (c *catalogCache) currentVersion() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.version
+}
+
 // watch keeps the cache current until ctx ends.
 func (c *catalogCache) watch(ctx context.Context) {
 	backoff := 50 * time.Millisecond

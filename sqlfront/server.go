@@ -207,7 +207,8 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 			}
 			secret := make([]byte, 4)
 			rand.Read(secret)
-			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1), secret: secret, defaultIsolation: readCommitted}
+			sess := &session{srv: s, conn: conn, be: be, user: user, database: db, pid: s.nextID.Add(1), secret: secret, defaultIsolation: readCommitted,
+				stmts: map[string]*prepared{}, portals: map[string]*portal{}}
 			be.Send(&pgproto3.AuthenticationOk{})
 			params := [][2]string{
 				{"server_version", "15.4"},

@@ -51,6 +51,13 @@ type session struct {
 	noPushdown bool
 	// memBudget is shardsql.max_statement_memory (0: the default).
 	memBudget int64
+
+	// stmts and portals are the extended protocol's prepared statements
+	// and portals, by name ("" is the unnamed one).
+	stmts   map[string]*prepared
+	portals map[string]*portal
+	// out, while a portal runs, shapes what the statement sends.
+	out *extOut
 }
 
 func (s *session) cancelStatement() {
@@ -84,13 +91,13 @@ func (s *session) run() {
 		case *pgproto3.Sync:
 			s.readyForQuery()
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
-			// The extended protocol comes with issue 6: report it once and
-			// skip to Sync, as the protocol requires after an error.
-			s.sendError(pgerr.New(pgerr.FeatureNotSupported, "the extended query protocol is not supported yet; use the simple protocol"))
-			if !s.skipUntilSync() {
-				return
+			if err := s.extendedMessage(m); err != nil {
+				// Skip to Sync, as the protocol requires after an error.
+				if !s.extendedError(err) {
+					return
+				}
+				s.readyForQuery()
 			}
-			s.readyForQuery()
 		default:
 			fatal(s.be, pgerr.ProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
 			return
@@ -119,20 +126,8 @@ func (s *session) skipUntilSync() bool {
 // simpleQuery runs every statement of a Query message, stopping at the first error.
 func (s *session) simpleQuery(sql string) {
 	defer s.readyForQuery()
-	ctx, cancel := context.WithCancel(s.srv.ctx)
-	if s.noPushdown {
-		ctx = exec.WithoutPushdown(ctx)
-	}
-	ctx = exec.WithMemoryBudget(ctx, s.memBudget)
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.cancel = nil
-		s.mu.Unlock()
-		cancel()
-	}()
+	ctx, done := s.statementContext()
+	defer done()
 	// fail reports an error; inside a transaction block it also puts the
 	// transaction into the failed state, as PostgreSQL does.
 	fail := func(err error) {
@@ -209,6 +204,10 @@ func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalo
 }
 
 func (s *session) complete(tag string) {
+	if s.out != nil && s.out.buffer {
+		s.out.tag = tag
+		return
+	}
 	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }
 
@@ -232,6 +231,10 @@ func (s *session) show(name string) error {
 }
 
 func (s *session) sendRowDescription(cols []exec.Column) {
+	if s.out != nil { // Describe sends it in the extended protocol
+		s.out.cols = cols
+		return
+	}
 	fields := make([]pgproto3.FieldDescription, len(cols))
 	for i, c := range cols {
 		fields[i] = pgproto3.FieldDescription{
@@ -245,6 +248,19 @@ func (s *session) sendRowDescription(cols []exec.Column) {
 }
 
 func (s *session) sendDataRow(row []types.Datum) {
+	if s.out != nil {
+		vals, err := s.out.encodeRow(row)
+		if err != nil {
+			s.out.err = err
+			return
+		}
+		if s.out.buffer {
+			s.out.rows = append(s.out.rows, vals)
+			return
+		}
+		s.be.Send(&pgproto3.DataRow{Values: vals})
+		return
+	}
 	vals := make([][]byte, len(row))
 	for i, d := range row {
 		if !d.IsNull() {
