@@ -625,12 +625,17 @@ func (x *SequenceAllocateResponse) GetVersion() uint64 {
 }
 
 type SequenceSetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SequenceId    uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
-	Value         int64                  `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
-	IsCalled      bool                   `protobuf:"varint,3,opt,name=is_called,json=isCalled,proto3" json:"is_called,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SequenceId uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
+	Value      int64                  `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	IsCalled   bool                   `protobuf:"varint,3,opt,name=is_called,json=isCalled,proto3" json:"is_called,omitempty"`
+	// conditional: set only if the state is still (expected_last_value,
+	// called), i.e. nobody allocated since; otherwise do nothing. A frontend
+	// gives back the unused rest of its block this way.
+	Conditional       bool  `protobuf:"varint,4,opt,name=conditional,proto3" json:"conditional,omitempty"`
+	ExpectedLastValue int64 `protobuf:"varint,5,opt,name=expected_last_value,json=expectedLastValue,proto3" json:"expected_last_value,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SequenceSetRequest) Reset() {
@@ -682,6 +687,20 @@ func (x *SequenceSetRequest) GetIsCalled() bool {
 		return x.IsCalled
 	}
 	return false
+}
+
+func (x *SequenceSetRequest) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
+func (x *SequenceSetRequest) GetExpectedLastValue() int64 {
+	if x != nil {
+		return x.ExpectedLastValue
+	}
+	return 0
 }
 
 type SequenceSetResponse struct {
@@ -2211,12 +2230,14 @@ const file_meta_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1c\n" +
 	"\tincrement\x18\x03 \x01(\x03R\tincrement\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"h\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\xba\x01\n" +
 	"\x12SequenceSetRequest\x12\x1f\n" +
 	"\vsequence_id\x18\x01 \x01(\rR\n" +
 	"sequenceId\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x1b\n" +
-	"\tis_called\x18\x03 \x01(\bR\bisCalled\"\x15\n" +
+	"\tis_called\x18\x03 \x01(\bR\bisCalled\x12 \n" +
+	"\vconditional\x18\x04 \x01(\bR\vconditional\x12.\n" +
+	"\x13expected_last_value\x18\x05 \x01(\x03R\x11expectedLastValue\"\x15\n" +
 	"\x13SequenceSetResponse\"\x8d\x01\n" +
 	"\x0fIndexDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +

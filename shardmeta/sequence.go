@@ -171,9 +171,12 @@ func (s *Server) SequenceSet(ctx context.Context, req *api.SequenceSetRequest) (
 	s.sequenceMu.Lock()
 	defer s.sequenceMu.Unlock()
 	for range maxTxnAttempts {
-		desc, _, rev, err := s.readSequence(ctx, id)
+		desc, st, rev, err := s.readSequence(ctx, id)
 		if err != nil {
 			return nil, rpcErr(err)
+		}
+		if req.GetConditional() && (!st.GetIsCalled() || st.GetLastValue() != req.GetExpectedLastValue()) {
+			return &api.SequenceSetResponse{}, nil
 		}
 		seq := desc.GetSequence()
 		if v := req.GetValue(); v < seq.GetMinValue() || v > seq.GetMaxValue() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shardsql/shardsql/api"
+	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 	"github.com/shardsql/shardsql/planner"
 )
@@ -20,6 +21,8 @@ type catalogCache struct {
 	version uint64
 	byName  map[string]*planner.Table
 	byID    map[uint32]*planner.Table
+	// seqByName holds the sequences (kept apart from tables and views).
+	seqByName map[string]*api.TableDescriptor
 }
 
 func newCatalogCache(meta api.MetaClient, logger *slog.Logger) *catalogCache {
@@ -73,7 +76,12 @@ func (c *catalogCache) install(cat *api.Catalog) {
 	c.version = cat.Version
 	c.byName = map[string]*planner.Table{}
 	c.byID = map[uint32]*planner.Table{}
+	c.seqByName = map[string]*api.TableDescriptor{}
 	for _, td := range cat.Tables {
+		if td.Sequence != nil {
+			c.seqByName[td.Name] = td
+			continue
+		}
 		t, err := tableFromDesc(td)
 		if err != nil {
 			c.logger.Error("bad table descriptor in catalog", "table", td.Name, "err", err)
@@ -113,6 +121,9 @@ func (s sessionCatalog) Table(name string) (*planner.Table, error) {
 			return t, nil
 		}
 	}
+	if s.cache.sequence(name) != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "reading sequence %q as a table is not supported yet", name)
+	}
 	return nil, planner.UndefinedTable(name)
 }
 
@@ -127,6 +138,7 @@ func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
 		t.Columns = append(t.Columns, planner.Column{
 			ID: cd.Id, Name: cd.Name, Type: typ, Nullable: cd.Nullable, Hidden: cd.Hidden,
 			Default: cd.DefaultExpr, RowID: cd.Hidden && cd.Name == "rowid",
+			Identity: cd.Identity, OwnedSeq: cd.OwnedSequenceId,
 		})
 		ord[cd.Id] = i
 	}
@@ -176,6 +188,7 @@ func descFromTable(t *planner.Table) *api.TableDescriptor {
 	for _, c := range t.Columns {
 		td.Columns = append(td.Columns, &api.ColumnDescriptor{
 			Id: c.ID, Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, Hidden: c.Hidden, DefaultExpr: c.Default,
+			Identity: c.Identity, OwnedSequenceId: c.OwnedSeq,
 		})
 	}
 	for i, o := range t.PK {

@@ -47,6 +47,8 @@ type session struct {
 	defaultReadOnly  bool
 	// lockTimeout is lock_timeout: 0 waits up to the default bound.
 	lockTimeout time.Duration
+	// seq holds currval/lastval.
+	seq seqSession
 }
 
 func (s *session) cancelStatement() {
@@ -254,6 +256,9 @@ func (s *session) sendRows(cols []exec.Column, rows [][]types.Datum) {
 func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 	switch p := p.(type) {
 	case *planner.CreateTable:
+		if len(p.Sequences) > 0 {
+			return s.createTableWithSequences(ctx, p)
+		}
 		resp, err := s.srv.meta.CreateTable(ctx, &api.CreateTableRequest{Table: descFromTable(p.Table), IfNotExists: p.IfNotExists})
 		if err != nil {
 			return metaError(err, p.Table.Name)
@@ -274,6 +279,12 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.createIndex(ctx, p)
 	case *planner.DropIndex:
 		return s.dropIndex(ctx, p)
+	case *planner.CreateSequence:
+		return s.createSequence(ctx, p)
+	case *planner.AlterSequence:
+		return s.alterSequence(ctx, p)
+	case *planner.DropSequence:
+		return s.dropSequences(ctx, p)
 	case *planner.Split:
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
@@ -300,7 +311,7 @@ func (s *session) runSelect(ctx context.Context, p *planner.Select) error {
 		return err
 	}
 	s.sendRowDescription(cols)
-	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, func(row []types.Datum) error {
+	tag, err := exec.Run(ctx, p, t, s.execIDs(), func(row []types.Datum) error {
 		s.sendDataRow(row)
 		return nil
 	})
@@ -335,7 +346,7 @@ func (s *session) tryWrite(ctx context.Context, p planner.Plan) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, nil)
+	tag, err := exec.Run(ctx, p, t, s.execIDs(), nil)
 	if err == nil {
 		err = s.srv.checkTxnSize(t)
 	}
