@@ -150,7 +150,7 @@ func (s *session) createView(ctx context.Context, p *planner.CreateView) error {
 
 func (s *session) dropRelations(ctx context.Context, names []string, ifExists bool, kind string) error {
 	for _, name := range names {
-		owned := s.ownedSequences(name)
+		owned := s.ownedSequences(ctx, name)
 		resp, err := s.srv.meta.DropTable(ctx, &api.DropTableRequest{Name: name, IfExists: ifExists, Kind: kind})
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {

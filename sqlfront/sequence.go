@@ -421,9 +421,14 @@ func (s *session) createTableWithSequences(ctx context.Context, p *planner.Creat
 }
 
 // ownedSequences returns the ids of the sequences the table's columns own.
-func (s *session) ownedSequences(name string) []uint32 {
+func (s *session) ownedSequences(ctx context.Context, name string) []uint32 {
 	var ids []uint32
-	if t := s.srv.catalog.lookup(name); t != nil {
+	t := s.srv.catalog.lookup(name)
+	if t == nil {
+		s.srv.catalog.refresh(ctx)
+		t = s.srv.catalog.lookup(name)
+	}
+	if t != nil {
 		for _, c := range t.Columns {
 			if c.OwnedSeq != 0 {
 				ids = append(ids, c.OwnedSeq)
