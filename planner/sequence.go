@@ -35,9 +35,10 @@ type SeqOption struct {
 // OwnedSequence is a sequence CREATE TABLE creates for a SERIAL or identity
 // column Col; Name is the name PostgreSQL would try first.
 type OwnedSequence struct {
-	Col  int
-	Name string
-	Opts SequenceOpts
+	Col           int
+	Table, Column string
+	Name          string
+	Opts          SequenceOpts
 }
 
 // CreateSequence creates a sequence.
@@ -300,7 +301,38 @@ func ownedSequence(table string, col int, c Column, opts []SeqOption) (OwnedSequ
 	if _, err := o.Apply(all, true); err != nil {
 		return OwnedSequence{}, err
 	}
-	return OwnedSequence{Col: col, Name: table + "_" + c.Name + "_seq", Opts: o}, nil
+	return OwnedSequence{Col: col, Table: table, Column: c.Name, Name: SerialSequenceName(table, c.Name, 0), Opts: o}, nil
+}
+
+// SerialSequenceName is the name PostgreSQL gives the sequence of a SERIAL
+// or identity column, on its pass-th try when the earlier names are taken
+// (makeObjectName: the parts are shortened to fit 63 bytes).
+func SerialSequenceName(table, column string, pass int) string {
+	label := "seq"
+	if pass > 0 {
+		label += strconv.Itoa(pass)
+	}
+	avail := 63 - (len(label) + 2)
+	t, c := len(table), len(column)
+	for t+c > avail {
+		if t > c {
+			t--
+		} else {
+			c--
+		}
+	}
+	return clipUTF8(table, t) + "_" + clipUTF8(column, c) + "_" + label
+}
+
+// clipUTF8 cuts s to at most n bytes without splitting a character.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // serialColumn turns a SERIAL column into its integer column (NOT NULL)

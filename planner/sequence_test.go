@@ -103,3 +103,23 @@ func planErr(t *testing.T, sql, code string) {
 		t.Errorf("%s: got %v (%s), want %s", sql, err, pgerr.Code(err), code)
 	}
 }
+
+func TestSerialSequenceName(t *testing.T) {
+	long := "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij" // 62
+	for _, c := range []struct {
+		table, col string
+		pass       int
+		want       string
+	}{
+		{"t", "id", 0, "t_id_seq"},
+		{"t", "id", 2, "t_id_seq2"},
+		{long, "id", 0, long[:56] + "_id_seq"},
+		{long, long, 0, long[:29] + "_" + long[:29] + "_seq"},
+		{long, long, 1, long[:29] + "_" + long[:28] + "_seq1"},
+		{long, "b", 0, long[:57] + "_b_seq"},
+	} {
+		if got := SerialSequenceName(c.table, c.col, c.pass); got != c.want || len(got) > 63 {
+			t.Errorf("SerialSequenceName(%q, %q, %d) = %q, want %q", c.table, c.col, c.pass, got, c.want)
+		}
+	}
+}

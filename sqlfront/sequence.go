@@ -3,7 +3,6 @@ package sqlfront
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -384,10 +383,7 @@ func (s *session) createTableWithSequences(ctx context.Context, p *planner.Creat
 		var resp *api.CreateTableResponse
 		var err error
 		for i := 0; ; i++ {
-			name := os.Name
-			if i > 0 {
-				name += strconv.Itoa(i)
-			}
+			name := planner.SerialSequenceName(os.Table, os.Column, i)
 			if s.relationExists(ctx, name) || s.srv.catalog.sequence(name) != nil {
 				continue
 			}
