@@ -9,6 +9,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // SequenceOpts are a sequence's options (PostgreSQL's pg_sequence row).
@@ -564,4 +565,46 @@ func identityUpdate(c Column, val *pg.Node) error {
 			WithDetail("Column %q is an identity column defined as GENERATED ALWAYS.", c.Name)
 	}
 	return nil
+}
+
+// SequenceRefs returns the sequences a DEFAULT expression's sequence
+// function calls name with a constant (the dependencies PostgreSQL
+// records for a regclass constant).
+func SequenceRefs(def string) []string {
+	if !strings.Contains(def, "val(") {
+		return nil
+	}
+	res, err := pg.Parse("SELECT " + def)
+	if err != nil || len(res.Stmts) == 0 {
+		return nil
+	}
+	var out []string
+	var visit func(m protoreflect.Message)
+	visit = func(m protoreflect.Message) {
+		if fc, ok := m.Interface().(*pg.FuncCall); ok && IsSequenceFunc(strings.ToLower(funcName(fc))) && len(fc.Args) > 0 {
+			a := fc.Args[0]
+			if tc := a.GetTypeCast(); tc != nil {
+				a = tc.Arg
+			}
+			if c := a.GetAConst(); c != nil && c.GetSval() != nil {
+				if name, ok := ParseRegclass(c.GetSval().Sval); ok {
+					out = append(out, name)
+				}
+			}
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsMap() || fd.Message() == nil:
+			case fd.IsList():
+				for i := 0; i < v.List().Len(); i++ {
+					visit(v.List().Get(i).Message())
+				}
+			default:
+				visit(v.Message())
+			}
+			return true
+		})
+	}
+	visit(res.Stmts[0].ProtoReflect())
+	return out
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -120,6 +121,21 @@ func TestSerialSequenceName(t *testing.T) {
 	} {
 		if got := SerialSequenceName(c.table, c.col, c.pass); got != c.want || len(got) > 63 {
 			t.Errorf("SerialSequenceName(%q, %q, %d) = %q, want %q", c.table, c.col, c.pass, got, c.want)
+		}
+	}
+}
+
+func TestSequenceRefs(t *testing.T) {
+	for def, want := range map[string]string{
+		"nextval('t_id_seq'::regclass)":         "t_id_seq",
+		"(nextval('S') + 1)":                    "s",
+		"coalesce(NULL, currval('\"A\".b'), 1)": "",
+		"coalesce(NULL, nextval('public.x'))":   "x",
+		"42":                                    "",
+	} {
+		got := strings.Join(SequenceRefs(def), ",")
+		if got != want {
+			t.Errorf("SequenceRefs(%q) = %q, want %q", def, got, want)
 		}
 	}
 }

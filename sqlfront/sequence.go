@@ -333,7 +333,7 @@ func (s *session) dropSequences(ctx context.Context, p *planner.DropSequence) er
 	s.srv.catalog.refresh(ctx)
 	for _, name := range p.Names {
 		if seq := s.srv.catalog.sequence(name); seq != nil {
-			if t, col := s.srv.catalog.sequenceOwner(seq.Id); t != nil {
+			if t, col := s.srv.catalog.sequenceUser(seq); t != nil {
 				return pgerr.New(codeDependentObjectsStillExist, "cannot drop sequence %s because other objects depend on it", name).
 					WithDetail("default value for column %s of table %s depends on sequence %s", col, t.Name, name).
 					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
@@ -465,14 +465,20 @@ func (c *catalogCache) sequenceByID(id uint32) *api.TableDescriptor {
 	return nil
 }
 
-// sequenceOwner returns the table and column owning a sequence, or nil.
-func (c *catalogCache) sequenceOwner(id uint32) (*planner.Table, string) {
+// sequenceUser returns a table and column that owns a sequence or whose
+// DEFAULT names it, or nil.
+func (c *catalogCache) sequenceUser(seq *api.TableDescriptor) (*planner.Table, string) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, t := range c.byName {
 		for _, col := range t.Columns {
-			if col.OwnedSeq == id {
+			if col.OwnedSeq == seq.Id {
 				return t, col.Name
+			}
+			for _, name := range planner.SequenceRefs(col.Default) {
+				if name == seq.Name {
+					return t, col.Name
+				}
 			}
 		}
 	}
