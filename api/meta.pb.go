@@ -739,6 +739,50 @@ func (*SequenceSetResponse) Descriptor() ([]byte, []int) {
 	return file_meta_proto_rawDescGZIP(), []int{9}
 }
 
+type SequenceGetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SequenceId    uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceGetRequest) Reset() {
+	*x = SequenceGetRequest{}
+	mi := &file_meta_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceGetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceGetRequest) ProtoMessage() {}
+
+func (x *SequenceGetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceGetRequest.ProtoReflect.Descriptor instead.
+func (*SequenceGetRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SequenceGetRequest) GetSequenceId() uint32 {
+	if x != nil {
+		return x.SequenceId
+	}
+	return 0
+}
+
 // IndexDescriptor is a secondary index of a table.
 type IndexDescriptor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -753,7 +797,7 @@ type IndexDescriptor struct {
 
 func (x *IndexDescriptor) Reset() {
 	*x = IndexDescriptor{}
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +809,7 @@ func (x *IndexDescriptor) String() string {
 func (*IndexDescriptor) ProtoMessage() {}
 
 func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +822,7 @@ func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexDescriptor.ProtoReflect.Descriptor instead.
 func (*IndexDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{10}
+	return file_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IndexDescriptor) GetId() uint32 {
@@ -828,7 +872,7 @@ type AlterTableRequest struct {
 
 func (x *AlterTableRequest) Reset() {
 	*x = AlterTableRequest{}
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +884,7 @@ func (x *AlterTableRequest) String() string {
 func (*AlterTableRequest) ProtoMessage() {}
 
 func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +897,7 @@ func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableRequest.ProtoReflect.Descriptor instead.
 func (*AlterTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{11}
+	return file_meta_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AlterTableRequest) GetTable() *TableDescriptor {
@@ -879,7 +923,7 @@ type AlterTableResponse struct {
 
 func (x *AlterTableResponse) Reset() {
 	*x = AlterTableResponse{}
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +935,7 @@ func (x *AlterTableResponse) String() string {
 func (*AlterTableResponse) ProtoMessage() {}
 
 func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +948,7 @@ func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableResponse.ProtoReflect.Descriptor instead.
 func (*AlterTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{12}
+	return file_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AlterTableResponse) GetTable() *TableDescriptor {
@@ -925,7 +969,7 @@ type CreateTableRequest struct {
 
 func (x *CreateTableRequest) Reset() {
 	*x = CreateTableRequest{}
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +981,7 @@ func (x *CreateTableRequest) String() string {
 func (*CreateTableRequest) ProtoMessage() {}
 
 func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +994,7 @@ func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
 func (*CreateTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{13}
+	return file_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateTableRequest) GetTable() *TableDescriptor {
@@ -978,7 +1022,7 @@ type CreateTableResponse struct {
 
 func (x *CreateTableResponse) Reset() {
 	*x = CreateTableResponse{}
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1034,7 @@ func (x *CreateTableResponse) String() string {
 func (*CreateTableResponse) ProtoMessage() {}
 
 func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1047,7 @@ func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
 func (*CreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{14}
+	return file_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateTableResponse) GetTable() *TableDescriptor {
@@ -1033,7 +1077,7 @@ type DropTableRequest struct {
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1089,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1102,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{15}
+	return file_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DropTableRequest) GetName() string {
@@ -1091,7 +1135,7 @@ type DropTableResponse struct {
 
 func (x *DropTableResponse) Reset() {
 	*x = DropTableResponse{}
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1147,7 @@ func (x *DropTableResponse) String() string {
 func (*DropTableResponse) ProtoMessage() {}
 
 func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1160,7 @@ func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
 func (*DropTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{16}
+	return file_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DropTableResponse) GetDropped() bool {
@@ -1134,7 +1178,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1190,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1203,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{17}
+	return file_meta_proto_rawDescGZIP(), []int{18}
 }
 
 type WatchCatalogRequest struct {
@@ -1170,7 +1214,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1226,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1239,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{18}
+	return file_meta_proto_rawDescGZIP(), []int{19}
 }
 
 type Catalog struct {
@@ -1209,7 +1253,7 @@ type Catalog struct {
 
 func (x *Catalog) Reset() {
 	*x = Catalog{}
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1265,7 @@ func (x *Catalog) String() string {
 func (*Catalog) ProtoMessage() {}
 
 func (x *Catalog) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1278,7 @@ func (x *Catalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catalog.ProtoReflect.Descriptor instead.
 func (*Catalog) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{19}
+	return file_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Catalog) GetVersion() uint64 {
@@ -1260,7 +1304,7 @@ type LookupRangeRequest struct {
 
 func (x *LookupRangeRequest) Reset() {
 	*x = LookupRangeRequest{}
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1316,7 @@ func (x *LookupRangeRequest) String() string {
 func (*LookupRangeRequest) ProtoMessage() {}
 
 func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1329,7 @@ func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeRequest.ProtoReflect.Descriptor instead.
 func (*LookupRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{20}
+	return file_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LookupRangeRequest) GetKey() []byte {
@@ -1304,7 +1348,7 @@ type LookupRangeResponse struct {
 
 func (x *LookupRangeResponse) Reset() {
 	*x = LookupRangeResponse{}
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1360,7 @@ func (x *LookupRangeResponse) String() string {
 func (*LookupRangeResponse) ProtoMessage() {}
 
 func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1373,7 @@ func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeResponse.ProtoReflect.Descriptor instead.
 func (*LookupRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{21}
+	return file_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LookupRangeResponse) GetRange() *RangeDescriptor {
@@ -1350,7 +1394,7 @@ type ScanRangesRequest struct {
 
 func (x *ScanRangesRequest) Reset() {
 	*x = ScanRangesRequest{}
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1406,7 @@ func (x *ScanRangesRequest) String() string {
 func (*ScanRangesRequest) ProtoMessage() {}
 
 func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1419,7 @@ func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesRequest.ProtoReflect.Descriptor instead.
 func (*ScanRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{22}
+	return file_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ScanRangesRequest) GetStartKey() []byte {
@@ -1401,7 +1445,7 @@ type ScanRangesResponse struct {
 
 func (x *ScanRangesResponse) Reset() {
 	*x = ScanRangesResponse{}
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1457,7 @@ func (x *ScanRangesResponse) String() string {
 func (*ScanRangesResponse) ProtoMessage() {}
 
 func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1470,7 @@ func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesResponse.ProtoReflect.Descriptor instead.
 func (*ScanRangesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{23}
+	return file_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ScanRangesResponse) GetRanges() []*RangeDescriptor {
@@ -1444,7 +1488,7 @@ type WatchRangesRequest struct {
 
 func (x *WatchRangesRequest) Reset() {
 	*x = WatchRangesRequest{}
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1500,7 @@ func (x *WatchRangesRequest) String() string {
 func (*WatchRangesRequest) ProtoMessage() {}
 
 func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1513,7 @@ func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{24}
+	return file_meta_proto_rawDescGZIP(), []int{25}
 }
 
 type RangeEvent struct {
@@ -1483,7 +1527,7 @@ type RangeEvent struct {
 
 func (x *RangeEvent) Reset() {
 	*x = RangeEvent{}
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1539,7 @@ func (x *RangeEvent) String() string {
 func (*RangeEvent) ProtoMessage() {}
 
 func (x *RangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1552,7 @@ func (x *RangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeEvent.ProtoReflect.Descriptor instead.
 func (*RangeEvent) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{25}
+	return file_meta_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RangeEvent) GetSnapshot() bool {
@@ -1541,7 +1585,7 @@ type SplitRangeRequest struct {
 
 func (x *SplitRangeRequest) Reset() {
 	*x = SplitRangeRequest{}
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1597,7 @@ func (x *SplitRangeRequest) String() string {
 func (*SplitRangeRequest) ProtoMessage() {}
 
 func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1610,7 @@ func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeRequest.ProtoReflect.Descriptor instead.
 func (*SplitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{26}
+	return file_meta_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SplitRangeRequest) GetSplitKey() []byte {
@@ -1586,7 +1630,7 @@ type SplitRangeResponse struct {
 
 func (x *SplitRangeResponse) Reset() {
 	*x = SplitRangeResponse{}
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1642,7 @@ func (x *SplitRangeResponse) String() string {
 func (*SplitRangeResponse) ProtoMessage() {}
 
 func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1655,7 @@ func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeResponse.ProtoReflect.Descriptor instead.
 func (*SplitRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{27}
+	return file_meta_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SplitRangeResponse) GetLeft() *RangeDescriptor {
@@ -1641,7 +1685,7 @@ type NodeDescriptor struct {
 
 func (x *NodeDescriptor) Reset() {
 	*x = NodeDescriptor{}
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1697,7 @@ func (x *NodeDescriptor) String() string {
 func (*NodeDescriptor) ProtoMessage() {}
 
 func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1710,7 @@ func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDescriptor.ProtoReflect.Descriptor instead.
 func (*NodeDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{28}
+	return file_meta_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NodeDescriptor) GetId() uint64 {
@@ -1709,7 +1753,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1765,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1778,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{29}
+	return file_meta_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RegisterNodeRequest) GetId() uint64 {
@@ -1768,7 +1812,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1824,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1837,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{30}
+	return file_meta_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNodeResponse) GetId() uint64 {
@@ -1822,7 +1866,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +1878,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +1891,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{31}
+	return file_meta_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HeartbeatRequest) GetId() uint64 {
@@ -1872,7 +1916,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +1928,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +1941,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{32}
+	return file_meta_proto_rawDescGZIP(), []int{33}
 }
 
 type ListNodesRequest struct {
@@ -1908,7 +1952,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_meta_proto_msgTypes[33]
+	mi := &file_meta_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +1964,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[33]
+	mi := &file_meta_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +1977,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{33}
+	return file_meta_proto_rawDescGZIP(), []int{34}
 }
 
 type ListNodesResponse struct {
@@ -1945,7 +1989,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_meta_proto_msgTypes[34]
+	mi := &file_meta_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2001,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[34]
+	mi := &file_meta_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2014,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{34}
+	return file_meta_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
@@ -1991,7 +2035,7 @@ type DetectDeadlockRequest struct {
 
 func (x *DetectDeadlockRequest) Reset() {
 	*x = DetectDeadlockRequest{}
-	mi := &file_meta_proto_msgTypes[35]
+	mi := &file_meta_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2047,7 @@ func (x *DetectDeadlockRequest) String() string {
 func (*DetectDeadlockRequest) ProtoMessage() {}
 
 func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[35]
+	mi := &file_meta_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2060,7 @@ func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockRequest.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{35}
+	return file_meta_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DetectDeadlockRequest) GetWaiterTs() uint64 {
@@ -2053,7 +2097,7 @@ type DetectDeadlockResponse struct {
 
 func (x *DetectDeadlockResponse) Reset() {
 	*x = DetectDeadlockResponse{}
-	mi := &file_meta_proto_msgTypes[36]
+	mi := &file_meta_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2109,7 @@ func (x *DetectDeadlockResponse) String() string {
 func (*DetectDeadlockResponse) ProtoMessage() {}
 
 func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[36]
+	mi := &file_meta_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2122,7 @@ func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockResponse.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{36}
+	return file_meta_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DetectDeadlockResponse) GetDeadlock() bool {
@@ -2103,7 +2147,7 @@ type GetSafePointRequest struct {
 
 func (x *GetSafePointRequest) Reset() {
 	*x = GetSafePointRequest{}
-	mi := &file_meta_proto_msgTypes[37]
+	mi := &file_meta_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2159,7 @@ func (x *GetSafePointRequest) String() string {
 func (*GetSafePointRequest) ProtoMessage() {}
 
 func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[37]
+	mi := &file_meta_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2172,7 @@ func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointRequest.ProtoReflect.Descriptor instead.
 func (*GetSafePointRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{37}
+	return file_meta_proto_rawDescGZIP(), []int{38}
 }
 
 type GetSafePointResponse struct {
@@ -2140,7 +2184,7 @@ type GetSafePointResponse struct {
 
 func (x *GetSafePointResponse) Reset() {
 	*x = GetSafePointResponse{}
-	mi := &file_meta_proto_msgTypes[38]
+	mi := &file_meta_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2196,7 @@ func (x *GetSafePointResponse) String() string {
 func (*GetSafePointResponse) ProtoMessage() {}
 
 func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[38]
+	mi := &file_meta_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2209,7 @@ func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointResponse.ProtoReflect.Descriptor instead.
 func (*GetSafePointResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{38}
+	return file_meta_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetSafePointResponse) GetSafePoint() uint64 {
@@ -2238,7 +2282,10 @@ const file_meta_proto_rawDesc = "" +
 	"\tis_called\x18\x03 \x01(\bR\bisCalled\x12 \n" +
 	"\vconditional\x18\x04 \x01(\bR\vconditional\x12.\n" +
 	"\x13expected_last_value\x18\x05 \x01(\x03R\x11expectedLastValue\"\x15\n" +
-	"\x13SequenceSetResponse\"\x8d\x01\n" +
+	"\x13SequenceSetResponse\"5\n" +
+	"\x12SequenceGetRequest\x12\x1f\n" +
+	"\vsequence_id\x18\x01 \x01(\rR\n" +
+	"sequenceId\"\x8d\x01\n" +
 	"\x0fIndexDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -2318,7 +2365,7 @@ const file_meta_proto_rawDesc = "" +
 	"\x13GetSafePointRequest\"5\n" +
 	"\x14GetSafePointResponse\x12\x1d\n" +
 	"\n" +
-	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\x83\v\n" +
+	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xd1\v\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -2340,7 +2387,8 @@ const file_meta_proto_rawDesc = "" +
 	"\tHeartbeat\x12\x1e.shardsql.api.HeartbeatRequest\x1a\x1f.shardsql.api.HeartbeatResponse\x12L\n" +
 	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponse\x12a\n" +
 	"\x10SequenceAllocate\x12%.shardsql.api.SequenceAllocateRequest\x1a&.shardsql.api.SequenceAllocateResponse\x12R\n" +
-	"\vSequenceSet\x12 .shardsql.api.SequenceSetRequest\x1a!.shardsql.api.SequenceSetResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
+	"\vSequenceSet\x12 .shardsql.api.SequenceSetRequest\x1a!.shardsql.api.SequenceSetResponse\x12L\n" +
+	"\vSequenceGet\x12 .shardsql.api.SequenceGetRequest\x1a\x1b.shardsql.api.SequenceStateB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
 var (
 	file_meta_proto_rawDescOnce sync.Once
@@ -2354,7 +2402,7 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_meta_proto_goTypes = []any{
 	(*GetTimestampRequest)(nil),      // 0: shardsql.api.GetTimestampRequest
 	(*GetTimestampResponse)(nil),     // 1: shardsql.api.GetTimestampResponse
@@ -2366,88 +2414,91 @@ var file_meta_proto_goTypes = []any{
 	(*SequenceAllocateResponse)(nil), // 7: shardsql.api.SequenceAllocateResponse
 	(*SequenceSetRequest)(nil),       // 8: shardsql.api.SequenceSetRequest
 	(*SequenceSetResponse)(nil),      // 9: shardsql.api.SequenceSetResponse
-	(*IndexDescriptor)(nil),          // 10: shardsql.api.IndexDescriptor
-	(*AlterTableRequest)(nil),        // 11: shardsql.api.AlterTableRequest
-	(*AlterTableResponse)(nil),       // 12: shardsql.api.AlterTableResponse
-	(*CreateTableRequest)(nil),       // 13: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),      // 14: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),         // 15: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),        // 16: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),        // 17: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),      // 18: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),                  // 19: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),       // 20: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),      // 21: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),        // 22: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),       // 23: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),       // 24: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),               // 25: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),        // 26: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),       // 27: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),           // 28: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),      // 29: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),     // 30: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),         // 31: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 32: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),         // 33: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),        // 34: shardsql.api.ListNodesResponse
-	(*DetectDeadlockRequest)(nil),    // 35: shardsql.api.DetectDeadlockRequest
-	(*DetectDeadlockResponse)(nil),   // 36: shardsql.api.DetectDeadlockResponse
-	(*GetSafePointRequest)(nil),      // 37: shardsql.api.GetSafePointRequest
-	(*GetSafePointResponse)(nil),     // 38: shardsql.api.GetSafePointResponse
-	(*RangeDescriptor)(nil),          // 39: shardsql.api.RangeDescriptor
+	(*SequenceGetRequest)(nil),       // 10: shardsql.api.SequenceGetRequest
+	(*IndexDescriptor)(nil),          // 11: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),        // 12: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),       // 13: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),       // 14: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),      // 15: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),         // 16: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),        // 17: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),        // 18: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),      // 19: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),                  // 20: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),       // 21: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),      // 22: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),        // 23: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),       // 24: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),       // 25: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),               // 26: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),        // 27: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),       // 28: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),           // 29: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),      // 30: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),     // 31: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),         // 32: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 33: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),         // 34: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),        // 35: shardsql.api.ListNodesResponse
+	(*DetectDeadlockRequest)(nil),    // 36: shardsql.api.DetectDeadlockRequest
+	(*DetectDeadlockResponse)(nil),   // 37: shardsql.api.DetectDeadlockResponse
+	(*GetSafePointRequest)(nil),      // 38: shardsql.api.GetSafePointRequest
+	(*GetSafePointResponse)(nil),     // 39: shardsql.api.GetSafePointResponse
+	(*RangeDescriptor)(nil),          // 40: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
-	10, // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
+	11, // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
 	4,  // 2: shardsql.api.TableDescriptor.sequence:type_name -> shardsql.api.SequenceDescriptor
 	3,  // 3: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 4: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 5: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 6: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
 	3,  // 7: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	39, // 8: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	39, // 9: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	39, // 10: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	39, // 11: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	39, // 12: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
-	28, // 13: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
+	40, // 8: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	40, // 9: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	40, // 10: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	40, // 11: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	40, // 12: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	29, // 13: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
 	0,  // 14: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
-	13, // 15: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
-	15, // 16: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
-	11, // 17: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
-	17, // 18: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
-	18, // 19: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
-	20, // 20: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
-	22, // 21: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
-	24, // 22: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
-	26, // 23: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	35, // 24: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
-	37, // 25: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
-	29, // 26: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	31, // 27: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	33, // 28: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	14, // 15: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
+	16, // 16: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
+	12, // 17: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
+	18, // 18: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
+	19, // 19: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
+	21, // 20: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
+	23, // 21: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
+	25, // 22: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
+	27, // 23: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
+	36, // 24: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
+	38, // 25: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
+	30, // 26: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	32, // 27: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	34, // 28: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
 	6,  // 29: shardsql.api.Meta.SequenceAllocate:input_type -> shardsql.api.SequenceAllocateRequest
 	8,  // 30: shardsql.api.Meta.SequenceSet:input_type -> shardsql.api.SequenceSetRequest
-	1,  // 31: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	14, // 32: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	16, // 33: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	12, // 34: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	19, // 35: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	19, // 36: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	21, // 37: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	23, // 38: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	25, // 39: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	27, // 40: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	36, // 41: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
-	38, // 42: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
-	30, // 43: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	32, // 44: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	34, // 45: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	7,  // 46: shardsql.api.Meta.SequenceAllocate:output_type -> shardsql.api.SequenceAllocateResponse
-	9,  // 47: shardsql.api.Meta.SequenceSet:output_type -> shardsql.api.SequenceSetResponse
-	31, // [31:48] is the sub-list for method output_type
-	14, // [14:31] is the sub-list for method input_type
+	10, // 31: shardsql.api.Meta.SequenceGet:input_type -> shardsql.api.SequenceGetRequest
+	1,  // 32: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	15, // 33: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	17, // 34: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	13, // 35: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	20, // 36: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	20, // 37: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	22, // 38: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	24, // 39: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	26, // 40: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	28, // 41: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	37, // 42: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	39, // 43: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
+	31, // 44: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	33, // 45: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	35, // 46: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	7,  // 47: shardsql.api.Meta.SequenceAllocate:output_type -> shardsql.api.SequenceAllocateResponse
+	9,  // 48: shardsql.api.Meta.SequenceSet:output_type -> shardsql.api.SequenceSetResponse
+	5,  // 49: shardsql.api.Meta.SequenceGet:output_type -> shardsql.api.SequenceState
+	32, // [32:50] is the sub-list for method output_type
+	14, // [14:32] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -2465,7 +2516,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	Meta_ListNodes_FullMethodName        = "/shardsql.api.Meta/ListNodes"
 	Meta_SequenceAllocate_FullMethodName = "/shardsql.api.Meta/SequenceAllocate"
 	Meta_SequenceSet_FullMethodName      = "/shardsql.api.Meta/SequenceSet"
+	Meta_SequenceGet_FullMethodName      = "/shardsql.api.Meta/SequenceGet"
 )
 
 // MetaClient is the client API for Meta service.
@@ -78,6 +79,8 @@ type MetaClient interface {
 	SequenceAllocate(ctx context.Context, in *SequenceAllocateRequest, opts ...grpc.CallOption) (*SequenceAllocateResponse, error)
 	// SequenceSet sets a sequence's state (setval, ALTER SEQUENCE RESTART).
 	SequenceSet(ctx context.Context, in *SequenceSetRequest, opts ...grpc.CallOption) (*SequenceSetResponse, error)
+	// SequenceGet reads a sequence's state.
+	SequenceGet(ctx context.Context, in *SequenceGetRequest, opts ...grpc.CallOption) (*SequenceState, error)
 }
 
 type metaClient struct {
@@ -276,6 +279,16 @@ func (c *metaClient) SequenceSet(ctx context.Context, in *SequenceSetRequest, op
 	return out, nil
 }
 
+func (c *metaClient) SequenceGet(ctx context.Context, in *SequenceGetRequest, opts ...grpc.CallOption) (*SequenceState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SequenceState)
+	err := c.cc.Invoke(ctx, Meta_SequenceGet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -316,6 +329,8 @@ type MetaServer interface {
 	SequenceAllocate(context.Context, *SequenceAllocateRequest) (*SequenceAllocateResponse, error)
 	// SequenceSet sets a sequence's state (setval, ALTER SEQUENCE RESTART).
 	SequenceSet(context.Context, *SequenceSetRequest) (*SequenceSetResponse, error)
+	// SequenceGet reads a sequence's state.
+	SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -376,6 +391,9 @@ func (UnimplementedMetaServer) SequenceAllocate(context.Context, *SequenceAlloca
 }
 func (UnimplementedMetaServer) SequenceSet(context.Context, *SequenceSetRequest) (*SequenceSetResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SequenceSet not implemented")
+}
+func (UnimplementedMetaServer) SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SequenceGet not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -690,6 +708,24 @@ func _Meta_SequenceSet_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SequenceGet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SequenceGetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SequenceGet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SequenceGet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SequenceGet(ctx, req.(*SequenceGetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -756,6 +792,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SequenceSet",
 			Handler:    _Meta_SequenceSet_Handler,
+		},
+		{
+			MethodName: "SequenceGet",
+			Handler:    _Meta_SequenceGet_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

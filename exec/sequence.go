@@ -8,12 +8,13 @@ import (
 )
 
 // Sequences runs the sequence functions (nextval, currval, setval,
-// lastval) for a session. The RowIDs a statement runs with implements it
+// lastval, pg_sequence_last_value, shardsql_sequence_last_value) for a
+// session. The RowIDs a statement runs with implements it
 // when sequences are available.
 type Sequences interface {
 	// SequenceFunc runs fn on its (non-NULL) arguments: the sequence's name
 	// as text first, then setval's value and is_called.
-	SequenceFunc(ctx context.Context, fn string, args []types.Datum) (int64, error)
+	SequenceFunc(ctx context.Context, fn string, args []types.Datum) (types.Datum, error)
 }
 
 // sequenceFunc evaluates a sequence function. Like PostgreSQL's, they are
@@ -28,9 +29,5 @@ func (r *runner) sequenceFunc(fn string, args []types.Datum) (types.Datum, error
 	if !ok {
 		return types.Null, pgerr.New(pgerr.FeatureNotSupported, "%s() cannot run here", fn)
 	}
-	v, err := sq.SequenceFunc(r.ctx, fn, args)
-	if err != nil {
-		return types.Null, err
-	}
-	return types.NewInt(v), nil
+	return sq.SequenceFunc(r.ctx, fn, args)
 }

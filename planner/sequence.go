@@ -75,7 +75,13 @@ const (
 
 // sequenceFuncs are the functions that read or change sequences. They are
 // volatile: evaluated on every call, never moved or folded.
-var sequenceFuncs = map[string]bool{"nextval": true, "currval": true, "setval": true, "lastval": true}
+var sequenceFuncs = map[string]bool{
+	"nextval": true, "currval": true, "setval": true, "lastval": true,
+	// pg_sequence_last_value is NULL until the first nextval;
+	// shardsql_sequence_last_value is the stored value regardless (the
+	// last_value column of a sequence read as a relation).
+	"pg_sequence_last_value": true, "shardsql_sequence_last_value": true,
+}
 
 // IsSequenceFunc reports whether a function is one of the sequence functions.
 func IsSequenceFunc(name string) bool { return sequenceFuncs[name] }
@@ -468,7 +474,8 @@ func ParseRegclass(s string) (name string, ok bool) {
 // sequence argument is text (a regclass literal is taken as its text);
 // the call yields bigint.
 func (s *scope) buildSeqFunc(name string, fc *pg.FuncCall) (Expr, error) {
-	want := map[string][2]int{"nextval": {1, 1}, "currval": {1, 1}, "setval": {2, 3}, "lastval": {0, 0}}[name]
+	want := map[string][2]int{"nextval": {1, 1}, "currval": {1, 1}, "setval": {2, 3}, "lastval": {0, 0},
+		"pg_sequence_last_value": {1, 1}, "shardsql_sequence_last_value": {1, 1}}[name]
 	if len(fc.Args) < want[0] || len(fc.Args) > want[1] || fc.AggStar || fc.AggDistinct {
 		return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function %s with %d arguments does not exist", name, len(fc.Args))
 	}
@@ -607,4 +614,20 @@ func SequenceRefs(def string) []string {
 	}
 	visit(res.Stmts[0].ProtoReflect())
 	return out
+}
+
+// SequenceView is how the planner sees a sequence named in FROM: a view of
+// one row (last_value, log_cnt, is_called), as PostgreSQL shows it (log_cnt
+// is always 0 here).
+func SequenceView(id uint32, name string) *Table {
+	lit := quoteLiteral(quoteIdentIfNeeded(name))
+	return &Table{
+		ID: id, Name: name,
+		ViewQuery: fmt.Sprintf("SELECT shardsql_sequence_last_value(%s) AS last_value, 0::bigint AS log_cnt, pg_sequence_last_value(%s) IS NOT NULL AS is_called", lit, lit),
+		Columns: []Column{
+			{ID: 1, Name: "last_value", Type: types.Int8},
+			{ID: 2, Name: "log_cnt", Type: types.Int8},
+			{ID: 3, Name: "is_called", Type: types.Bool},
+		},
+	}
 }

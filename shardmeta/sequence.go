@@ -203,3 +203,12 @@ func descriptorKind(t *api.TableDescriptor) string {
 	}
 	return "table"
 }
+
+// SequenceGet reads a sequence's state.
+func (s *Server) SequenceGet(ctx context.Context, req *api.SequenceGetRequest) (*api.SequenceState, error) {
+	_, st, _, err := s.readSequence(ctx, req.GetSequenceId())
+	if err != nil {
+		return nil, rpcErr(err)
+	}
+	return st, nil
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shardsql/shardsql/api"
-	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 	"github.com/shardsql/shardsql/planner"
 )
@@ -116,13 +115,16 @@ func (s sessionCatalog) Table(name string) (*planner.Table, error) {
 	if t := s.cache.lookup(name); t != nil {
 		return t, nil
 	}
+	if seq := s.cache.sequence(name); seq != nil {
+		return planner.SequenceView(seq.Id, seq.Name), nil
+	}
 	if err := s.cache.refresh(s.ctx); err == nil {
 		if t := s.cache.lookup(name); t != nil {
 			return t, nil
 		}
 	}
-	if s.cache.sequence(name) != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "reading sequence %q as a table is not supported yet", name)
+	if seq := s.cache.sequence(name); seq != nil {
+		return planner.SequenceView(seq.Id, seq.Name), nil
 	}
 	return nil, planner.UndefinedTable(name)
 }

@@ -170,48 +170,68 @@ func (x sessionIDs) NextRowID(ctx context.Context) (int64, error) {
 }
 
 // SequenceFunc implements exec.Sequences.
-func (x sessionIDs) SequenceFunc(ctx context.Context, fn string, args []types.Datum) (int64, error) {
+func (x sessionIDs) SequenceFunc(ctx context.Context, fn string, args []types.Datum) (types.Datum, error) {
+	v, null, err := x.sequenceFunc(ctx, fn, args)
+	if err != nil || null {
+		return types.Null, err
+	}
+	return types.NewInt(v), nil
+}
+
+func (x sessionIDs) sequenceFunc(ctx context.Context, fn string, args []types.Datum) (v int64, null bool, err error) {
 	s := x.s
 	st := &s.seq
 	if fn == "lastval" {
 		if !st.hasLast {
-			return 0, pgerr.New(codeObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
+			return 0, false, pgerr.New(codeObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
 		}
 		if s.srv.catalog.sequenceByID(st.last) == nil {
-			return 0, pgerr.New(codeObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
+			return 0, false, pgerr.New(codeObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
 		}
-		return st.curr[st.last], nil
+		return st.curr[st.last], false, nil
 	}
 	seq, err := s.resolveSequence(ctx, args[0].Str())
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	switch fn {
 	case "nextval":
 		v, err := s.srv.seqs.next(ctx, seq)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if st.curr == nil {
 			st.curr = map[uint32]int64{}
 		}
 		st.curr[seq.Id], st.last, st.hasLast = v, seq.Id, true
-		return v, nil
+		return v, false, nil
 	case "currval":
 		v, ok := st.curr[seq.Id]
 		if !ok {
-			return 0, pgerr.New(codeObjectNotInPrerequisiteState, "currval of sequence %q is not yet defined in this session", seq.Name)
+			return 0, false, pgerr.New(codeObjectNotInPrerequisiteState, "currval of sequence %q is not yet defined in this session", seq.Name)
 		}
-		return v, nil
+		return v, false, nil
+	case "pg_sequence_last_value", "shardsql_sequence_last_value":
+		// Give this frontend's unused values back first, so the stored
+		// state is the last value handed out, as with PostgreSQL's CACHE 1.
+		s.srv.seqs.forget(ctx, seq.Id, true)
+		state, err := s.srv.meta.SequenceGet(ctx, &api.SequenceGetRequest{SequenceId: seq.Id})
+		if err != nil {
+			return 0, false, sequenceError(err, seq)
+		}
+		if fn == "pg_sequence_last_value" && !state.IsCalled {
+			return 0, true, nil
+		}
+		return state.LastValue, false, nil
 	case "setval":
 		v := args[1].Int()
 		called := len(args) < 3 || args[2].Bool()
 		o := seq.Sequence
 		if v < o.GetMinValue() || v > o.GetMaxValue() {
-			return 0, pgerr.New(pgerr.NumericOutOfRange, "setval: value %d is out of bounds for sequence %q (%d..%d)", v, seq.Name, o.GetMinValue(), o.GetMaxValue())
+			return 0, false, pgerr.New(pgerr.NumericOutOfRange, "setval: value %d is out of bounds for sequence %q (%d..%d)", v, seq.Name, o.GetMinValue(), o.GetMaxValue())
 		}
 		if _, err := s.srv.meta.SequenceSet(ctx, &api.SequenceSetRequest{SequenceId: seq.Id, Value: v, IsCalled: called}); err != nil {
-			return 0, sequenceError(err, seq)
+			return 0, false, sequenceError(err, seq)
 		}
 		s.srv.seqs.forget(ctx, seq.Id, false)
 		if called {
@@ -220,9 +240,9 @@ func (x sessionIDs) SequenceFunc(ctx context.Context, fn string, args []types.Da
 			}
 			st.curr[seq.Id] = v
 		}
-		return v, nil
+		return v, false, nil
 	}
-	return 0, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", fn)
+	return 0, false, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", fn)
 }
 
 // resolveSequence finds a sequence by its regclass text.
