@@ -331,6 +331,18 @@ func (s *session) alterSequence(ctx context.Context, p *planner.AlterSequence) e
 		// Unused values of this frontend's block go back first, so a
 		// single session continues where it was, as in PostgreSQL.
 		s.srv.seqs.forget(ctx, cur.Id, true)
+		if restart == nil && (o.Min != cur.Sequence.GetMinValue() || o.Max != cur.Sequence.GetMaxValue()) {
+			// The current value must lie within the new bounds.
+			state, err := s.srv.meta.SequenceGet(ctx, &api.SequenceGetRequest{SequenceId: cur.Id})
+			if err != nil {
+				return sequenceError(err, cur)
+			}
+			if v := state.LastValue; v < o.Min {
+				return pgerr.New(pgerr.InvalidParameterValue, "RESTART value (%d) cannot be less than MINVALUE (%d)", v, o.Min)
+			} else if v > o.Max {
+				return pgerr.New(pgerr.InvalidParameterValue, "RESTART value (%d) cannot be greater than MAXVALUE (%d)", v, o.Max)
+			}
+		}
 		if _, err := s.srv.meta.AlterTable(ctx, &api.AlterTableRequest{Table: next, ExpectedVersion: cur.Version}); err != nil {
 			if status.Code(err) == codes.Aborted {
 				return pgerr.New(pgerr.SerializationFailure, "sequence %q was changed concurrently; retry", cur.Name)
