@@ -547,8 +547,10 @@ func identityInsert(t *Table, targets []int, is *pg.InsertStmt) error {
 		if c.Identity != IdentityAlways {
 			continue
 		}
-		explicit := sel == nil || len(sel.ValuesLists) == 0
-		if !explicit {
+		// INSERT ... SELECT gives a value; DEFAULT VALUES (no statement)
+		// does not; a VALUES list does unless it says DEFAULT.
+		explicit := sel != nil && len(sel.ValuesLists) == 0
+		if sel != nil && !explicit {
 			for _, vl := range sel.ValuesLists {
 				if items := vl.GetList().GetItems(); j < len(items) && items[j].GetSetToDefault() == nil {
 					explicit = true
