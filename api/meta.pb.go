@@ -128,9 +128,14 @@ type ColumnDescriptor struct {
 	// hidden columns (the implicit rowid) are left out of SELECT *.
 	Hidden bool `protobuf:"varint,5,opt,name=hidden,proto3" json:"hidden,omitempty"`
 	// default_expr is the SQL text of the DEFAULT expression, if any.
-	DefaultExpr   string `protobuf:"bytes,6,opt,name=default_expr,json=defaultExpr,proto3" json:"default_expr,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DefaultExpr string `protobuf:"bytes,6,opt,name=default_expr,json=defaultExpr,proto3" json:"default_expr,omitempty"`
+	// identity is "a" (GENERATED ALWAYS AS IDENTITY), "d" (BY DEFAULT) or "".
+	Identity string `protobuf:"bytes,30,opt,name=identity,proto3" json:"identity,omitempty"`
+	// owned_sequence_id is the sequence this column owns (SERIAL, identity):
+	// dropped with the table.
+	OwnedSequenceId uint32 `protobuf:"varint,31,opt,name=owned_sequence_id,json=ownedSequenceId,proto3" json:"owned_sequence_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ColumnDescriptor) Reset() {
@@ -205,6 +210,20 @@ func (x *ColumnDescriptor) GetDefaultExpr() string {
 	return ""
 }
 
+func (x *ColumnDescriptor) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *ColumnDescriptor) GetOwnedSequenceId() uint32 {
+	if x != nil {
+		return x.OwnedSequenceId
+	}
+	return 0
+}
+
 type TableDescriptor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -218,9 +237,12 @@ type TableDescriptor struct {
 	PrimaryKeyDesc []bool `protobuf:"varint,6,rep,packed,name=primary_key_desc,json=primaryKeyDesc,proto3" json:"primary_key_desc,omitempty"`
 	NextColumnId   uint32 `protobuf:"varint,7,opt,name=next_column_id,json=nextColumnId,proto3" json:"next_column_id,omitempty"`
 	// view_query, when set, makes this a view: the SQL text of its query.
-	ViewQuery     string             `protobuf:"bytes,8,opt,name=view_query,json=viewQuery,proto3" json:"view_query,omitempty"`
-	Indexes       []*IndexDescriptor `protobuf:"bytes,9,rep,name=indexes,proto3" json:"indexes,omitempty"`
-	NextIndexId   uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
+	ViewQuery   string             `protobuf:"bytes,8,opt,name=view_query,json=viewQuery,proto3" json:"view_query,omitempty"`
+	Indexes     []*IndexDescriptor `protobuf:"bytes,9,rep,name=indexes,proto3" json:"indexes,omitempty"`
+	NextIndexId uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
+	// sequence, when set, makes this a sequence (it has no rows or ranges;
+	// its state is kept apart from the catalog, see SequenceAllocate).
+	Sequence      *SequenceDescriptor `protobuf:"bytes,30,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +347,442 @@ func (x *TableDescriptor) GetNextIndexId() uint32 {
 	return 0
 }
 
+func (x *TableDescriptor) GetSequence() *SequenceDescriptor {
+	if x != nil {
+		return x.Sequence
+	}
+	return nil
+}
+
+// SequenceDescriptor holds a sequence's options (PostgreSQL's pg_sequence).
+type SequenceDescriptor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is smallint, integer or bigint.
+	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Increment     int64  `protobuf:"varint,2,opt,name=increment,proto3" json:"increment,omitempty"`
+	MinValue      int64  `protobuf:"varint,3,opt,name=min_value,json=minValue,proto3" json:"min_value,omitempty"`
+	MaxValue      int64  `protobuf:"varint,4,opt,name=max_value,json=maxValue,proto3" json:"max_value,omitempty"`
+	Start         int64  `protobuf:"varint,5,opt,name=start,proto3" json:"start,omitempty"`
+	Cache         int64  `protobuf:"varint,6,opt,name=cache,proto3" json:"cache,omitempty"`
+	Cycle         bool   `protobuf:"varint,7,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceDescriptor) Reset() {
+	*x = SequenceDescriptor{}
+	mi := &file_meta_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceDescriptor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceDescriptor) ProtoMessage() {}
+
+func (x *SequenceDescriptor) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceDescriptor.ProtoReflect.Descriptor instead.
+func (*SequenceDescriptor) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SequenceDescriptor) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SequenceDescriptor) GetIncrement() int64 {
+	if x != nil {
+		return x.Increment
+	}
+	return 0
+}
+
+func (x *SequenceDescriptor) GetMinValue() int64 {
+	if x != nil {
+		return x.MinValue
+	}
+	return 0
+}
+
+func (x *SequenceDescriptor) GetMaxValue() int64 {
+	if x != nil {
+		return x.MaxValue
+	}
+	return 0
+}
+
+func (x *SequenceDescriptor) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *SequenceDescriptor) GetCache() int64 {
+	if x != nil {
+		return x.Cache
+	}
+	return 0
+}
+
+func (x *SequenceDescriptor) GetCycle() bool {
+	if x != nil {
+		return x.Cycle
+	}
+	return false
+}
+
+// SequenceState is a sequence's current state, as in PostgreSQL: the last
+// value handed out, or (is_called false) the next one to hand out.
+type SequenceState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LastValue     int64                  `protobuf:"varint,1,opt,name=last_value,json=lastValue,proto3" json:"last_value,omitempty"`
+	IsCalled      bool                   `protobuf:"varint,2,opt,name=is_called,json=isCalled,proto3" json:"is_called,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceState) Reset() {
+	*x = SequenceState{}
+	mi := &file_meta_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceState) ProtoMessage() {}
+
+func (x *SequenceState) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceState.ProtoReflect.Descriptor instead.
+func (*SequenceState) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SequenceState) GetLastValue() int64 {
+	if x != nil {
+		return x.LastValue
+	}
+	return 0
+}
+
+func (x *SequenceState) GetIsCalled() bool {
+	if x != nil {
+		return x.IsCalled
+	}
+	return false
+}
+
+type SequenceAllocateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SequenceId    uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceAllocateRequest) Reset() {
+	*x = SequenceAllocateRequest{}
+	mi := &file_meta_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceAllocateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceAllocateRequest) ProtoMessage() {}
+
+func (x *SequenceAllocateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceAllocateRequest.ProtoReflect.Descriptor instead.
+func (*SequenceAllocateRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SequenceAllocateRequest) GetSequenceId() uint32 {
+	if x != nil {
+		return x.SequenceId
+	}
+	return 0
+}
+
+func (x *SequenceAllocateRequest) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type SequenceAllocateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	First int64                  `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	// count values were reserved: first + i*increment for i < count.
+	Count     int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Increment int64 `protobuf:"varint,3,opt,name=increment,proto3" json:"increment,omitempty"`
+	// version of the sequence descriptor the values were computed with.
+	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceAllocateResponse) Reset() {
+	*x = SequenceAllocateResponse{}
+	mi := &file_meta_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceAllocateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceAllocateResponse) ProtoMessage() {}
+
+func (x *SequenceAllocateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceAllocateResponse.ProtoReflect.Descriptor instead.
+func (*SequenceAllocateResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SequenceAllocateResponse) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *SequenceAllocateResponse) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *SequenceAllocateResponse) GetIncrement() int64 {
+	if x != nil {
+		return x.Increment
+	}
+	return 0
+}
+
+func (x *SequenceAllocateResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type SequenceSetRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SequenceId uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
+	Value      int64                  `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	IsCalled   bool                   `protobuf:"varint,3,opt,name=is_called,json=isCalled,proto3" json:"is_called,omitempty"`
+	// conditional: set only if the state is still (expected_last_value,
+	// called), i.e. nobody allocated since; otherwise do nothing. A frontend
+	// gives back the unused rest of its block this way.
+	Conditional       bool  `protobuf:"varint,4,opt,name=conditional,proto3" json:"conditional,omitempty"`
+	ExpectedLastValue int64 `protobuf:"varint,5,opt,name=expected_last_value,json=expectedLastValue,proto3" json:"expected_last_value,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SequenceSetRequest) Reset() {
+	*x = SequenceSetRequest{}
+	mi := &file_meta_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceSetRequest) ProtoMessage() {}
+
+func (x *SequenceSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceSetRequest.ProtoReflect.Descriptor instead.
+func (*SequenceSetRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SequenceSetRequest) GetSequenceId() uint32 {
+	if x != nil {
+		return x.SequenceId
+	}
+	return 0
+}
+
+func (x *SequenceSetRequest) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *SequenceSetRequest) GetIsCalled() bool {
+	if x != nil {
+		return x.IsCalled
+	}
+	return false
+}
+
+func (x *SequenceSetRequest) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
+func (x *SequenceSetRequest) GetExpectedLastValue() int64 {
+	if x != nil {
+		return x.ExpectedLastValue
+	}
+	return 0
+}
+
+type SequenceSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceSetResponse) Reset() {
+	*x = SequenceSetResponse{}
+	mi := &file_meta_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceSetResponse) ProtoMessage() {}
+
+func (x *SequenceSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceSetResponse.ProtoReflect.Descriptor instead.
+func (*SequenceSetResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{9}
+}
+
+type SequenceGetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SequenceId    uint32                 `protobuf:"varint,1,opt,name=sequence_id,json=sequenceId,proto3" json:"sequence_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceGetRequest) Reset() {
+	*x = SequenceGetRequest{}
+	mi := &file_meta_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceGetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceGetRequest) ProtoMessage() {}
+
+func (x *SequenceGetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceGetRequest.ProtoReflect.Descriptor instead.
+func (*SequenceGetRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SequenceGetRequest) GetSequenceId() uint32 {
+	if x != nil {
+		return x.SequenceId
+	}
+	return 0
+}
+
 // IndexDescriptor is a secondary index of a table.
 type IndexDescriptor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -339,7 +797,7 @@ type IndexDescriptor struct {
 
 func (x *IndexDescriptor) Reset() {
 	*x = IndexDescriptor{}
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +809,7 @@ func (x *IndexDescriptor) String() string {
 func (*IndexDescriptor) ProtoMessage() {}
 
 func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +822,7 @@ func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexDescriptor.ProtoReflect.Descriptor instead.
 func (*IndexDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{4}
+	return file_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IndexDescriptor) GetId() uint32 {
@@ -414,7 +872,7 @@ type AlterTableRequest struct {
 
 func (x *AlterTableRequest) Reset() {
 	*x = AlterTableRequest{}
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +884,7 @@ func (x *AlterTableRequest) String() string {
 func (*AlterTableRequest) ProtoMessage() {}
 
 func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +897,7 @@ func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableRequest.ProtoReflect.Descriptor instead.
 func (*AlterTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{5}
+	return file_meta_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AlterTableRequest) GetTable() *TableDescriptor {
@@ -465,7 +923,7 @@ type AlterTableResponse struct {
 
 func (x *AlterTableResponse) Reset() {
 	*x = AlterTableResponse{}
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +935,7 @@ func (x *AlterTableResponse) String() string {
 func (*AlterTableResponse) ProtoMessage() {}
 
 func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +948,7 @@ func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableResponse.ProtoReflect.Descriptor instead.
 func (*AlterTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{6}
+	return file_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AlterTableResponse) GetTable() *TableDescriptor {
@@ -511,7 +969,7 @@ type CreateTableRequest struct {
 
 func (x *CreateTableRequest) Reset() {
 	*x = CreateTableRequest{}
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +981,7 @@ func (x *CreateTableRequest) String() string {
 func (*CreateTableRequest) ProtoMessage() {}
 
 func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +994,7 @@ func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
 func (*CreateTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{7}
+	return file_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateTableRequest) GetTable() *TableDescriptor {
@@ -564,7 +1022,7 @@ type CreateTableResponse struct {
 
 func (x *CreateTableResponse) Reset() {
 	*x = CreateTableResponse{}
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +1034,7 @@ func (x *CreateTableResponse) String() string {
 func (*CreateTableResponse) ProtoMessage() {}
 
 func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +1047,7 @@ func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
 func (*CreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{8}
+	return file_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateTableResponse) GetTable() *TableDescriptor {
@@ -610,8 +1068,8 @@ type DropTableRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	IfExists bool                   `protobuf:"varint,2,opt,name=if_exists,json=ifExists,proto3" json:"if_exists,omitempty"`
-	// kind is "view" to drop a view, anything else a table; dropping the
-	// other kind fails with FailedPrecondition.
+	// kind is "view" to drop a view, "sequence" a sequence, anything else a
+	// table; dropping another kind fails with FailedPrecondition.
 	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -619,7 +1077,7 @@ type DropTableRequest struct {
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +1089,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +1102,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{9}
+	return file_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DropTableRequest) GetName() string {
@@ -677,7 +1135,7 @@ type DropTableResponse struct {
 
 func (x *DropTableResponse) Reset() {
 	*x = DropTableResponse{}
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +1147,7 @@ func (x *DropTableResponse) String() string {
 func (*DropTableResponse) ProtoMessage() {}
 
 func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +1160,7 @@ func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
 func (*DropTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{10}
+	return file_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DropTableResponse) GetDropped() bool {
@@ -720,7 +1178,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +1190,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +1203,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{11}
+	return file_meta_proto_rawDescGZIP(), []int{18}
 }
 
 type WatchCatalogRequest struct {
@@ -756,7 +1214,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +1226,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +1239,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{12}
+	return file_meta_proto_rawDescGZIP(), []int{19}
 }
 
 type Catalog struct {
@@ -795,7 +1253,7 @@ type Catalog struct {
 
 func (x *Catalog) Reset() {
 	*x = Catalog{}
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1265,7 @@ func (x *Catalog) String() string {
 func (*Catalog) ProtoMessage() {}
 
 func (x *Catalog) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1278,7 @@ func (x *Catalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catalog.ProtoReflect.Descriptor instead.
 func (*Catalog) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{13}
+	return file_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Catalog) GetVersion() uint64 {
@@ -846,7 +1304,7 @@ type LookupRangeRequest struct {
 
 func (x *LookupRangeRequest) Reset() {
 	*x = LookupRangeRequest{}
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1316,7 @@ func (x *LookupRangeRequest) String() string {
 func (*LookupRangeRequest) ProtoMessage() {}
 
 func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1329,7 @@ func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeRequest.ProtoReflect.Descriptor instead.
 func (*LookupRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{14}
+	return file_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LookupRangeRequest) GetKey() []byte {
@@ -890,7 +1348,7 @@ type LookupRangeResponse struct {
 
 func (x *LookupRangeResponse) Reset() {
 	*x = LookupRangeResponse{}
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1360,7 @@ func (x *LookupRangeResponse) String() string {
 func (*LookupRangeResponse) ProtoMessage() {}
 
 func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1373,7 @@ func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeResponse.ProtoReflect.Descriptor instead.
 func (*LookupRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{15}
+	return file_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LookupRangeResponse) GetRange() *RangeDescriptor {
@@ -936,7 +1394,7 @@ type ScanRangesRequest struct {
 
 func (x *ScanRangesRequest) Reset() {
 	*x = ScanRangesRequest{}
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1406,7 @@ func (x *ScanRangesRequest) String() string {
 func (*ScanRangesRequest) ProtoMessage() {}
 
 func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1419,7 @@ func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesRequest.ProtoReflect.Descriptor instead.
 func (*ScanRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{16}
+	return file_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ScanRangesRequest) GetStartKey() []byte {
@@ -987,7 +1445,7 @@ type ScanRangesResponse struct {
 
 func (x *ScanRangesResponse) Reset() {
 	*x = ScanRangesResponse{}
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1457,7 @@ func (x *ScanRangesResponse) String() string {
 func (*ScanRangesResponse) ProtoMessage() {}
 
 func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1470,7 @@ func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesResponse.ProtoReflect.Descriptor instead.
 func (*ScanRangesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{17}
+	return file_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ScanRangesResponse) GetRanges() []*RangeDescriptor {
@@ -1030,7 +1488,7 @@ type WatchRangesRequest struct {
 
 func (x *WatchRangesRequest) Reset() {
 	*x = WatchRangesRequest{}
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1500,7 @@ func (x *WatchRangesRequest) String() string {
 func (*WatchRangesRequest) ProtoMessage() {}
 
 func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1513,7 @@ func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{18}
+	return file_meta_proto_rawDescGZIP(), []int{25}
 }
 
 type RangeEvent struct {
@@ -1069,7 +1527,7 @@ type RangeEvent struct {
 
 func (x *RangeEvent) Reset() {
 	*x = RangeEvent{}
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1539,7 @@ func (x *RangeEvent) String() string {
 func (*RangeEvent) ProtoMessage() {}
 
 func (x *RangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1552,7 @@ func (x *RangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeEvent.ProtoReflect.Descriptor instead.
 func (*RangeEvent) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{19}
+	return file_meta_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RangeEvent) GetSnapshot() bool {
@@ -1127,7 +1585,7 @@ type SplitRangeRequest struct {
 
 func (x *SplitRangeRequest) Reset() {
 	*x = SplitRangeRequest{}
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1597,7 @@ func (x *SplitRangeRequest) String() string {
 func (*SplitRangeRequest) ProtoMessage() {}
 
 func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1610,7 @@ func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeRequest.ProtoReflect.Descriptor instead.
 func (*SplitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{20}
+	return file_meta_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SplitRangeRequest) GetSplitKey() []byte {
@@ -1172,7 +1630,7 @@ type SplitRangeResponse struct {
 
 func (x *SplitRangeResponse) Reset() {
 	*x = SplitRangeResponse{}
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1642,7 @@ func (x *SplitRangeResponse) String() string {
 func (*SplitRangeResponse) ProtoMessage() {}
 
 func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1655,7 @@ func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeResponse.ProtoReflect.Descriptor instead.
 func (*SplitRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{21}
+	return file_meta_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SplitRangeResponse) GetLeft() *RangeDescriptor {
@@ -1227,7 +1685,7 @@ type NodeDescriptor struct {
 
 func (x *NodeDescriptor) Reset() {
 	*x = NodeDescriptor{}
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1697,7 @@ func (x *NodeDescriptor) String() string {
 func (*NodeDescriptor) ProtoMessage() {}
 
 func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1710,7 @@ func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDescriptor.ProtoReflect.Descriptor instead.
 func (*NodeDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{22}
+	return file_meta_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NodeDescriptor) GetId() uint64 {
@@ -1295,7 +1753,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1765,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1778,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{23}
+	return file_meta_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RegisterNodeRequest) GetId() uint64 {
@@ -1354,7 +1812,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1824,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1837,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{24}
+	return file_meta_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNodeResponse) GetId() uint64 {
@@ -1408,7 +1866,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1878,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1891,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{25}
+	return file_meta_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HeartbeatRequest) GetId() uint64 {
@@ -1458,7 +1916,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1928,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1941,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{26}
+	return file_meta_proto_rawDescGZIP(), []int{33}
 }
 
 type ListNodesRequest struct {
@@ -1494,7 +1952,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1964,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1977,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{27}
+	return file_meta_proto_rawDescGZIP(), []int{34}
 }
 
 type ListNodesResponse struct {
@@ -1531,7 +1989,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +2001,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +2014,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{28}
+	return file_meta_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
@@ -1577,7 +2035,7 @@ type DetectDeadlockRequest struct {
 
 func (x *DetectDeadlockRequest) Reset() {
 	*x = DetectDeadlockRequest{}
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +2047,7 @@ func (x *DetectDeadlockRequest) String() string {
 func (*DetectDeadlockRequest) ProtoMessage() {}
 
 func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +2060,7 @@ func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockRequest.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{29}
+	return file_meta_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DetectDeadlockRequest) GetWaiterTs() uint64 {
@@ -1639,7 +2097,7 @@ type DetectDeadlockResponse struct {
 
 func (x *DetectDeadlockResponse) Reset() {
 	*x = DetectDeadlockResponse{}
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +2109,7 @@ func (x *DetectDeadlockResponse) String() string {
 func (*DetectDeadlockResponse) ProtoMessage() {}
 
 func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +2122,7 @@ func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockResponse.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{30}
+	return file_meta_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DetectDeadlockResponse) GetDeadlock() bool {
@@ -1689,7 +2147,7 @@ type GetSafePointRequest struct {
 
 func (x *GetSafePointRequest) Reset() {
 	*x = GetSafePointRequest{}
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +2159,7 @@ func (x *GetSafePointRequest) String() string {
 func (*GetSafePointRequest) ProtoMessage() {}
 
 func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +2172,7 @@ func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointRequest.ProtoReflect.Descriptor instead.
 func (*GetSafePointRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{31}
+	return file_meta_proto_rawDescGZIP(), []int{38}
 }
 
 type GetSafePointResponse struct {
@@ -1726,7 +2184,7 @@ type GetSafePointResponse struct {
 
 func (x *GetSafePointResponse) Reset() {
 	*x = GetSafePointResponse{}
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +2196,7 @@ func (x *GetSafePointResponse) String() string {
 func (*GetSafePointResponse) ProtoMessage() {}
 
 func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +2209,7 @@ func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointResponse.ProtoReflect.Descriptor instead.
 func (*GetSafePointResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{32}
+	return file_meta_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetSafePointResponse) GetSafePoint() uint64 {
@@ -1771,14 +2229,16 @@ const file_meta_proto_rawDesc = "" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"J\n" +
 	"\x14GetTimestampResponse\x12\x1c\n" +
 	"\ttimestamp\x18\x01 \x01(\x04R\ttimestamp\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\xa1\x01\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xe9\x01\n" +
 	"\x10ColumnDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1a\n" +
 	"\bnullable\x18\x04 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06hidden\x18\x05 \x01(\bR\x06hidden\x12!\n" +
-	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\"\xf6\x02\n" +
+	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\x12\x1a\n" +
+	"\bidentity\x18\x1e \x01(\tR\bidentity\x12*\n" +
+	"\x11owned_sequence_id\x18\x1f \x01(\rR\x0fownedSequenceId\"\xb4\x03\n" +
 	"\x0fTableDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1792,7 +2252,40 @@ const file_meta_proto_rawDesc = "" +
 	"view_query\x18\b \x01(\tR\tviewQuery\x127\n" +
 	"\aindexes\x18\t \x03(\v2\x1d.shardsql.api.IndexDescriptorR\aindexes\x12\"\n" +
 	"\rnext_index_id\x18\n" +
-	" \x01(\rR\vnextIndexId\"\x8d\x01\n" +
+	" \x01(\rR\vnextIndexId\x12<\n" +
+	"\bsequence\x18\x1e \x01(\v2 .shardsql.api.SequenceDescriptorR\bsequence\"\xc2\x01\n" +
+	"\x12SequenceDescriptor\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
+	"\tincrement\x18\x02 \x01(\x03R\tincrement\x12\x1b\n" +
+	"\tmin_value\x18\x03 \x01(\x03R\bminValue\x12\x1b\n" +
+	"\tmax_value\x18\x04 \x01(\x03R\bmaxValue\x12\x14\n" +
+	"\x05start\x18\x05 \x01(\x03R\x05start\x12\x14\n" +
+	"\x05cache\x18\x06 \x01(\x03R\x05cache\x12\x14\n" +
+	"\x05cycle\x18\a \x01(\bR\x05cycle\"K\n" +
+	"\rSequenceState\x12\x1d\n" +
+	"\n" +
+	"last_value\x18\x01 \x01(\x03R\tlastValue\x12\x1b\n" +
+	"\tis_called\x18\x02 \x01(\bR\bisCalled\"P\n" +
+	"\x17SequenceAllocateRequest\x12\x1f\n" +
+	"\vsequence_id\x18\x01 \x01(\rR\n" +
+	"sequenceId\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"~\n" +
+	"\x18SequenceAllocateResponse\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1c\n" +
+	"\tincrement\x18\x03 \x01(\x03R\tincrement\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\xba\x01\n" +
+	"\x12SequenceSetRequest\x12\x1f\n" +
+	"\vsequence_id\x18\x01 \x01(\rR\n" +
+	"sequenceId\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x1b\n" +
+	"\tis_called\x18\x03 \x01(\bR\bisCalled\x12 \n" +
+	"\vconditional\x18\x04 \x01(\bR\vconditional\x12.\n" +
+	"\x13expected_last_value\x18\x05 \x01(\x03R\x11expectedLastValue\"\x15\n" +
+	"\x13SequenceSetResponse\"5\n" +
+	"\x12SequenceGetRequest\x12\x1f\n" +
+	"\vsequence_id\x18\x01 \x01(\rR\n" +
+	"sequenceId\"\x8d\x01\n" +
 	"\x0fIndexDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -1872,7 +2365,7 @@ const file_meta_proto_rawDesc = "" +
 	"\x13GetSafePointRequest\"5\n" +
 	"\x14GetSafePointResponse\x12\x1d\n" +
 	"\n" +
-	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xcc\t\n" +
+	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xd1\v\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -1892,7 +2385,10 @@ const file_meta_proto_rawDesc = "" +
 	"\fGetSafePoint\x12!.shardsql.api.GetSafePointRequest\x1a\".shardsql.api.GetSafePointResponse\x12U\n" +
 	"\fRegisterNode\x12!.shardsql.api.RegisterNodeRequest\x1a\".shardsql.api.RegisterNodeResponse\x12L\n" +
 	"\tHeartbeat\x12\x1e.shardsql.api.HeartbeatRequest\x1a\x1f.shardsql.api.HeartbeatResponse\x12L\n" +
-	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
+	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponse\x12a\n" +
+	"\x10SequenceAllocate\x12%.shardsql.api.SequenceAllocateRequest\x1a&.shardsql.api.SequenceAllocateResponse\x12R\n" +
+	"\vSequenceSet\x12 .shardsql.api.SequenceSetRequest\x1a!.shardsql.api.SequenceSetResponse\x12L\n" +
+	"\vSequenceGet\x12 .shardsql.api.SequenceGetRequest\x1a\x1b.shardsql.api.SequenceStateB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
 var (
 	file_meta_proto_rawDescOnce sync.Once
@@ -1906,92 +2402,106 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_meta_proto_goTypes = []any{
-	(*GetTimestampRequest)(nil),    // 0: shardsql.api.GetTimestampRequest
-	(*GetTimestampResponse)(nil),   // 1: shardsql.api.GetTimestampResponse
-	(*ColumnDescriptor)(nil),       // 2: shardsql.api.ColumnDescriptor
-	(*TableDescriptor)(nil),        // 3: shardsql.api.TableDescriptor
-	(*IndexDescriptor)(nil),        // 4: shardsql.api.IndexDescriptor
-	(*AlterTableRequest)(nil),      // 5: shardsql.api.AlterTableRequest
-	(*AlterTableResponse)(nil),     // 6: shardsql.api.AlterTableResponse
-	(*CreateTableRequest)(nil),     // 7: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),    // 8: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),       // 9: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),      // 10: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),      // 11: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),    // 12: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),                // 13: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),     // 14: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),    // 15: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),      // 16: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),     // 17: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),     // 18: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),             // 19: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),      // 20: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),     // 21: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),         // 22: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),    // 23: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),   // 24: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),       // 25: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),      // 26: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),       // 27: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),      // 28: shardsql.api.ListNodesResponse
-	(*DetectDeadlockRequest)(nil),  // 29: shardsql.api.DetectDeadlockRequest
-	(*DetectDeadlockResponse)(nil), // 30: shardsql.api.DetectDeadlockResponse
-	(*GetSafePointRequest)(nil),    // 31: shardsql.api.GetSafePointRequest
-	(*GetSafePointResponse)(nil),   // 32: shardsql.api.GetSafePointResponse
-	(*RangeDescriptor)(nil),        // 33: shardsql.api.RangeDescriptor
+	(*GetTimestampRequest)(nil),      // 0: shardsql.api.GetTimestampRequest
+	(*GetTimestampResponse)(nil),     // 1: shardsql.api.GetTimestampResponse
+	(*ColumnDescriptor)(nil),         // 2: shardsql.api.ColumnDescriptor
+	(*TableDescriptor)(nil),          // 3: shardsql.api.TableDescriptor
+	(*SequenceDescriptor)(nil),       // 4: shardsql.api.SequenceDescriptor
+	(*SequenceState)(nil),            // 5: shardsql.api.SequenceState
+	(*SequenceAllocateRequest)(nil),  // 6: shardsql.api.SequenceAllocateRequest
+	(*SequenceAllocateResponse)(nil), // 7: shardsql.api.SequenceAllocateResponse
+	(*SequenceSetRequest)(nil),       // 8: shardsql.api.SequenceSetRequest
+	(*SequenceSetResponse)(nil),      // 9: shardsql.api.SequenceSetResponse
+	(*SequenceGetRequest)(nil),       // 10: shardsql.api.SequenceGetRequest
+	(*IndexDescriptor)(nil),          // 11: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),        // 12: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),       // 13: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),       // 14: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),      // 15: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),         // 16: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),        // 17: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),        // 18: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),      // 19: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),                  // 20: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),       // 21: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),      // 22: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),        // 23: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),       // 24: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),       // 25: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),               // 26: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),        // 27: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),       // 28: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),           // 29: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),      // 30: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),     // 31: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),         // 32: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 33: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),         // 34: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),        // 35: shardsql.api.ListNodesResponse
+	(*DetectDeadlockRequest)(nil),    // 36: shardsql.api.DetectDeadlockRequest
+	(*DetectDeadlockResponse)(nil),   // 37: shardsql.api.DetectDeadlockResponse
+	(*GetSafePointRequest)(nil),      // 38: shardsql.api.GetSafePointRequest
+	(*GetSafePointResponse)(nil),     // 39: shardsql.api.GetSafePointResponse
+	(*RangeDescriptor)(nil),          // 40: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
-	4,  // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
-	3,  // 2: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 3: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 4: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 5: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 6: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	33, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	33, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	33, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	33, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	33, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
-	22, // 12: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
-	0,  // 13: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
-	7,  // 14: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
-	9,  // 15: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
-	5,  // 16: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
-	11, // 17: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
-	12, // 18: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
-	14, // 19: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
-	16, // 20: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
-	18, // 21: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
-	20, // 22: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	29, // 23: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
-	31, // 24: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
-	23, // 25: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	25, // 26: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	27, // 27: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	1,  // 28: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	8,  // 29: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	10, // 30: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	6,  // 31: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	13, // 32: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	13, // 33: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	15, // 34: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	17, // 35: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	19, // 36: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	21, // 37: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	30, // 38: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
-	32, // 39: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
-	24, // 40: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	26, // 41: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	28, // 42: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	28, // [28:43] is the sub-list for method output_type
-	13, // [13:28] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	11, // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
+	4,  // 2: shardsql.api.TableDescriptor.sequence:type_name -> shardsql.api.SequenceDescriptor
+	3,  // 3: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 4: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 5: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 6: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 7: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
+	40, // 8: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	40, // 9: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	40, // 10: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	40, // 11: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	40, // 12: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	29, // 13: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
+	0,  // 14: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
+	14, // 15: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
+	16, // 16: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
+	12, // 17: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
+	18, // 18: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
+	19, // 19: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
+	21, // 20: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
+	23, // 21: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
+	25, // 22: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
+	27, // 23: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
+	36, // 24: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
+	38, // 25: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
+	30, // 26: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	32, // 27: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	34, // 28: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	6,  // 29: shardsql.api.Meta.SequenceAllocate:input_type -> shardsql.api.SequenceAllocateRequest
+	8,  // 30: shardsql.api.Meta.SequenceSet:input_type -> shardsql.api.SequenceSetRequest
+	10, // 31: shardsql.api.Meta.SequenceGet:input_type -> shardsql.api.SequenceGetRequest
+	1,  // 32: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	15, // 33: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	17, // 34: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	13, // 35: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	20, // 36: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	20, // 37: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	22, // 38: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	24, // 39: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	26, // 40: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	28, // 41: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	37, // 42: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	39, // 43: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
+	31, // 44: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	33, // 45: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	35, // 46: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	7,  // 47: shardsql.api.Meta.SequenceAllocate:output_type -> shardsql.api.SequenceAllocateResponse
+	9,  // 48: shardsql.api.Meta.SequenceSet:output_type -> shardsql.api.SequenceSetResponse
+	5,  // 49: shardsql.api.Meta.SequenceGet:output_type -> shardsql.api.SequenceState
+	32, // [32:50] is the sub-list for method output_type
+	14, // [14:32] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_meta_proto_init() }
@@ -2006,7 +2516,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,21 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Meta_GetTimestamp_FullMethodName   = "/shardsql.api.Meta/GetTimestamp"
-	Meta_CreateTable_FullMethodName    = "/shardsql.api.Meta/CreateTable"
-	Meta_DropTable_FullMethodName      = "/shardsql.api.Meta/DropTable"
-	Meta_AlterTable_FullMethodName     = "/shardsql.api.Meta/AlterTable"
-	Meta_GetCatalog_FullMethodName     = "/shardsql.api.Meta/GetCatalog"
-	Meta_WatchCatalog_FullMethodName   = "/shardsql.api.Meta/WatchCatalog"
-	Meta_LookupRange_FullMethodName    = "/shardsql.api.Meta/LookupRange"
-	Meta_ScanRanges_FullMethodName     = "/shardsql.api.Meta/ScanRanges"
-	Meta_WatchRanges_FullMethodName    = "/shardsql.api.Meta/WatchRanges"
-	Meta_SplitRange_FullMethodName     = "/shardsql.api.Meta/SplitRange"
-	Meta_DetectDeadlock_FullMethodName = "/shardsql.api.Meta/DetectDeadlock"
-	Meta_GetSafePoint_FullMethodName   = "/shardsql.api.Meta/GetSafePoint"
-	Meta_RegisterNode_FullMethodName   = "/shardsql.api.Meta/RegisterNode"
-	Meta_Heartbeat_FullMethodName      = "/shardsql.api.Meta/Heartbeat"
-	Meta_ListNodes_FullMethodName      = "/shardsql.api.Meta/ListNodes"
+	Meta_GetTimestamp_FullMethodName     = "/shardsql.api.Meta/GetTimestamp"
+	Meta_CreateTable_FullMethodName      = "/shardsql.api.Meta/CreateTable"
+	Meta_DropTable_FullMethodName        = "/shardsql.api.Meta/DropTable"
+	Meta_AlterTable_FullMethodName       = "/shardsql.api.Meta/AlterTable"
+	Meta_GetCatalog_FullMethodName       = "/shardsql.api.Meta/GetCatalog"
+	Meta_WatchCatalog_FullMethodName     = "/shardsql.api.Meta/WatchCatalog"
+	Meta_LookupRange_FullMethodName      = "/shardsql.api.Meta/LookupRange"
+	Meta_ScanRanges_FullMethodName       = "/shardsql.api.Meta/ScanRanges"
+	Meta_WatchRanges_FullMethodName      = "/shardsql.api.Meta/WatchRanges"
+	Meta_SplitRange_FullMethodName       = "/shardsql.api.Meta/SplitRange"
+	Meta_DetectDeadlock_FullMethodName   = "/shardsql.api.Meta/DetectDeadlock"
+	Meta_GetSafePoint_FullMethodName     = "/shardsql.api.Meta/GetSafePoint"
+	Meta_RegisterNode_FullMethodName     = "/shardsql.api.Meta/RegisterNode"
+	Meta_Heartbeat_FullMethodName        = "/shardsql.api.Meta/Heartbeat"
+	Meta_ListNodes_FullMethodName        = "/shardsql.api.Meta/ListNodes"
+	Meta_SequenceAllocate_FullMethodName = "/shardsql.api.Meta/SequenceAllocate"
+	Meta_SequenceSet_FullMethodName      = "/shardsql.api.Meta/SequenceSet"
+	Meta_SequenceGet_FullMethodName      = "/shardsql.api.Meta/SequenceGet"
 )
 
 // MetaClient is the client API for Meta service.
@@ -71,6 +74,13 @@ type MetaClient interface {
 	RegisterNode(ctx context.Context, in *RegisterNodeRequest, opts ...grpc.CallOption) (*RegisterNodeResponse, error)
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
+	// SequenceAllocate reserves up to count consecutive values of a sequence
+	// (compare-and-swap on its state): first, first+increment, ...
+	SequenceAllocate(ctx context.Context, in *SequenceAllocateRequest, opts ...grpc.CallOption) (*SequenceAllocateResponse, error)
+	// SequenceSet sets a sequence's state (setval, ALTER SEQUENCE RESTART).
+	SequenceSet(ctx context.Context, in *SequenceSetRequest, opts ...grpc.CallOption) (*SequenceSetResponse, error)
+	// SequenceGet reads a sequence's state.
+	SequenceGet(ctx context.Context, in *SequenceGetRequest, opts ...grpc.CallOption) (*SequenceState, error)
 }
 
 type metaClient struct {
@@ -249,6 +259,36 @@ func (c *metaClient) ListNodes(ctx context.Context, in *ListNodesRequest, opts .
 	return out, nil
 }
 
+func (c *metaClient) SequenceAllocate(ctx context.Context, in *SequenceAllocateRequest, opts ...grpc.CallOption) (*SequenceAllocateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SequenceAllocateResponse)
+	err := c.cc.Invoke(ctx, Meta_SequenceAllocate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SequenceSet(ctx context.Context, in *SequenceSetRequest, opts ...grpc.CallOption) (*SequenceSetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SequenceSetResponse)
+	err := c.cc.Invoke(ctx, Meta_SequenceSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SequenceGet(ctx context.Context, in *SequenceGetRequest, opts ...grpc.CallOption) (*SequenceState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SequenceState)
+	err := c.cc.Invoke(ctx, Meta_SequenceGet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -284,6 +324,13 @@ type MetaServer interface {
 	RegisterNode(context.Context, *RegisterNodeRequest) (*RegisterNodeResponse, error)
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
+	// SequenceAllocate reserves up to count consecutive values of a sequence
+	// (compare-and-swap on its state): first, first+increment, ...
+	SequenceAllocate(context.Context, *SequenceAllocateRequest) (*SequenceAllocateResponse, error)
+	// SequenceSet sets a sequence's state (setval, ALTER SEQUENCE RESTART).
+	SequenceSet(context.Context, *SequenceSetRequest) (*SequenceSetResponse, error)
+	// SequenceGet reads a sequence's state.
+	SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -338,6 +385,15 @@ func (UnimplementedMetaServer) Heartbeat(context.Context, *HeartbeatRequest) (*H
 }
 func (UnimplementedMetaServer) ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListNodes not implemented")
+}
+func (UnimplementedMetaServer) SequenceAllocate(context.Context, *SequenceAllocateRequest) (*SequenceAllocateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SequenceAllocate not implemented")
+}
+func (UnimplementedMetaServer) SequenceSet(context.Context, *SequenceSetRequest) (*SequenceSetResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SequenceSet not implemented")
+}
+func (UnimplementedMetaServer) SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SequenceGet not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -616,6 +672,60 @@ func _Meta_ListNodes_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SequenceAllocate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SequenceAllocateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SequenceAllocate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SequenceAllocate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SequenceAllocate(ctx, req.(*SequenceAllocateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SequenceSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SequenceSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SequenceSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SequenceSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SequenceSet(ctx, req.(*SequenceSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SequenceGet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SequenceGetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SequenceGet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SequenceGet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SequenceGet(ctx, req.(*SequenceGetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -674,6 +784,18 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListNodes",
 			Handler:    _Meta_ListNodes_Handler,
+		},
+		{
+			MethodName: "SequenceAllocate",
+			Handler:    _Meta_SequenceAllocate_Handler,
+		},
+		{
+			MethodName: "SequenceSet",
+			Handler:    _Meta_SequenceSet_Handler,
+		},
+		{
+			MethodName: "SequenceGet",
+			Handler:    _Meta_SequenceGet_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -51,6 +51,8 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		args[i] = v
 	}
 	switch f.Name {
+	case "nextval", "currval", "setval", "lastval", "pg_sequence_last_value", "shardsql_sequence_last_value":
+		return r.sequenceFunc(f.Name, args)
 	case "nullif":
 		if !args[0].IsNull() && !args[1].IsNull() && types.Compare(args[0], args[1]) == 0 {
 			return types.Null, nil

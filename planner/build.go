@@ -32,6 +32,10 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildExplain(stmt.GetExplainStmt(), cat)
 	case stmt.GetTruncateStmt() != nil:
 		return buildTruncate(stmt.GetTruncateStmt(), cat)
+	case stmt.GetCreateSeqStmt() != nil:
+		return buildCreateSequence(stmt.GetCreateSeqStmt())
+	case stmt.GetAlterSeqStmt() != nil:
+		return buildAlterSequence(stmt.GetAlterSeqStmt())
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }
@@ -46,16 +50,20 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 	t := &Table{Name: cs.Relation.Relname}
 	var pkNames []string
 	var pkLoc int32
+	var owned []OwnedSequence
 	for _, elt := range cs.TableElts {
 		if cd := elt.GetColumnDef(); cd != nil {
 			if t.ColumnIndex(cd.Colname) >= 0 {
 				return nil, errAt(pgerr.DuplicateColumn, cd.Location, "column %q specified more than once", cd.Colname)
 			}
-			typ, err := typeFromName(cd.TypeName)
-			if err != nil {
+			col := Column{ID: uint32(len(t.Columns) + 1), Name: cd.Colname, Nullable: !cd.IsNotNull}
+			if seq, err := serialColumn(t, cd, &col); err != nil {
+				return nil, err
+			} else if seq != nil {
+				owned = append(owned, *seq)
+			} else if col.Type, err = typeFromName(cd.TypeName); err != nil {
 				return nil, err
 			}
-			col := Column{ID: uint32(len(t.Columns) + 1), Name: cd.Colname, Type: typ, Nullable: !cd.IsNotNull}
 			for _, cn := range cd.Constraints {
 				c := cn.GetConstraint()
 				switch c.Contype {
@@ -74,6 +82,12 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 						return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "DEFAULT expression")
 					}
 					col.Default = def
+				case pg.ConstrType_CONSTR_IDENTITY:
+					seq, err := identityColumn(t, cd, &col, c)
+					if err != nil {
+						return nil, err
+					}
+					owned = append(owned, *seq)
 				default:
 					return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 				}
@@ -117,7 +131,7 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 			}
 		}
 	}
-	return &CreateTable{Table: t, IfNotExists: cs.IfNotExists}, nil
+	return &CreateTable{Table: t, IfNotExists: cs.IfNotExists, Sequences: owned}, nil
 }
 
 // DefaultExpr returns the expression that fills column c when an INSERT
@@ -173,6 +187,8 @@ func buildDrop(ds *pg.DropStmt) (Plan, error) {
 		return &DropIndex{Names: names, IfExists: ds.MissingOk}, nil
 	case pg.ObjectType_OBJECT_VIEW:
 		return &DropView{Names: names, IfExists: ds.MissingOk}, nil
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		return &DropSequence{Names: names, IfExists: ds.MissingOk}, nil
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "DROP %s is not supported yet", strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"))
 }
@@ -327,6 +343,9 @@ func buildInsertRows(is *pg.InsertStmt, t *Table, cat Catalog) (*Insert, error) 
 			seen[i] = true
 			targets = append(targets, i)
 		}
+	}
+	if err := identityInsert(t, targets, is); err != nil {
+		return nil, err
 	}
 	defaults := make([]Expr, len(t.Columns))
 	for i, c := range t.Columns {

@@ -17,6 +17,11 @@ type Column struct {
 	Default string
 	// RowID marks the implicit unique row id of a table without a primary key.
 	RowID bool
+	// Identity is IdentityAlways or IdentityByDefault for an identity
+	// column, "" otherwise.
+	Identity string
+	// OwnedSeq is the id of the sequence the column owns (SERIAL, identity).
+	OwnedSeq uint32
 }
 
 // Table is a table as the planner sees it.

@@ -192,6 +192,9 @@ func buildSets(list []*pg.Node, t *Table, s *scope) ([]SetCol, error) {
 			return nil, errAt(pgerr.SyntaxError, rt.Location, "multiple assignments to same column %q", rt.Name)
 		}
 		seen[i] = true
+		if err := identityUpdate(t.Columns[i], rt.Val); err != nil {
+			return nil, err
+		}
 		val := rt.Val
 		if mar := val.GetMultiAssignRef(); mar != nil {
 			// SET (a, b) = (x, y): this column's item of the row.

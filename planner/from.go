@@ -191,6 +191,10 @@ func colRange(e Expr) (lo, hi int, movable bool) {
 			}
 		case *Subquery, *UniqueRowID, *AggCall:
 			movable = false
+		case *Func:
+			if IsSequenceFunc(x.Name) {
+				movable = false
+			}
 		}
 	})
 	return lo, hi, movable

@@ -21,6 +21,9 @@ func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
 	if aggFuncs[name] {
 		return s.buildAgg(name, fc)
 	}
+	if IsSequenceFunc(name) {
+		return s.buildSeqFunc(name, fc)
+	}
 	if fc.AggStar || fc.AggDistinct {
 		return nil, errAt(pgerr.WrongObjectType, fc.Location, "%s is not an aggregate function", name)
 	}

@@ -39,6 +39,9 @@ type Order struct {
 type CreateTable struct {
 	Table       *Table
 	IfNotExists bool
+	// Sequences are created with the table for its SERIAL and identity
+	// columns (whose defaults are set once their names are chosen).
+	Sequences []OwnedSequence
 }
 
 // DropTable drops tables.

@@ -64,8 +64,8 @@ func (s *Server) CreateTable(ctx context.Context, req *api.CreateTableRequest) (
 		return nil, status.Error(codes.ResourceExhausted, "create table: table ids exhausted")
 	}
 	id := uint32(id64)
-	if t.GetViewQuery() != "" {
-		// A view has no rows of its own, so no ranges.
+	if t.GetViewQuery() != "" || t.GetSequence() != nil {
+		// A view or sequence has no rows of its own, so no ranges.
 	} else if err := s.splitForTable(ctx, id); err != nil {
 		return nil, rpcErr(fmt.Errorf("create table %q: split ranges: %w", t.GetName(), err))
 	}
@@ -163,13 +163,8 @@ func (s *Server) DropTable(ctx context.Context, req *api.DropTableRequest) (*api
 			return nil, status.Errorf(codes.Internal, "drop table %q: corrupt name index: %v", name, err)
 		}
 		if cur, err := s.tableByName(ctx, name); err == nil && cur != nil {
-			isView := cur.GetViewQuery() != ""
-			if wantView := req.GetKind() == "view"; isView != wantView {
-				what := "a table"
-				if wantView {
-					what = "a view"
-				}
-				return nil, status.Errorf(codes.FailedPrecondition, "%q is not %s", name, what)
+			if kind, want := descriptorKind(cur), req.GetKind(); kind != want && (want == "view" || want == "sequence" || kind != "table") {
+				return nil, status.Errorf(codes.FailedPrecondition, "%q is not a %s", name, cmp.Or(want, "table"))
 			}
 		}
 		var ver uint64
@@ -188,6 +183,7 @@ func (s *Server) DropTable(ctx context.Context, req *api.DropTableRequest) (*api
 			Then(
 				clientv3.OpDelete(tableNameKey(name)),
 				clientv3.OpDelete(tableKey(uint32(id))),
+				clientv3.OpDelete(sequenceKey(uint32(id))),
 				clientv3.OpPut(keyCatalogVersion, strconv.FormatUint(ver+1, 10)),
 			).Commit()
 		if err != nil {

@@ -101,6 +101,9 @@ type Server struct {
 	catalogMu sync.Mutex
 	rangesMu  sync.Mutex
 	nodesMu   sync.Mutex
+	// sequenceMu serialises sequence state changes (SequenceAllocate,
+	// SequenceSet) within this server; taken without any other mutex.
+	sequenceMu sync.Mutex
 
 	dialMu sync.Mutex
 	conns  map[string]*grpc.ClientConn

@@ -20,6 +20,8 @@ type catalogCache struct {
 	version uint64
 	byName  map[string]*planner.Table
 	byID    map[uint32]*planner.Table
+	// seqByName holds the sequences (kept apart from tables and views).
+	seqByName map[string]*api.TableDescriptor
 }
 
 func newCatalogCache(meta api.MetaClient, logger *slog.Logger) *catalogCache {
@@ -80,7 +82,12 @@ func (c *catalogCache) install(cat *api.Catalog) {
 	c.version = cat.Version
 	c.byName = map[string]*planner.Table{}
 	c.byID = map[uint32]*planner.Table{}
+	c.seqByName = map[string]*api.TableDescriptor{}
 	for _, td := range cat.Tables {
+		if td.Sequence != nil {
+			c.seqByName[td.Name] = td
+			continue
+		}
 		t, err := tableFromDesc(td)
 		if err != nil {
 			c.logger.Error("bad table descriptor in catalog", "table", td.Name, "err", err)
@@ -115,10 +122,16 @@ func (s sessionCatalog) Table(name string) (*planner.Table, error) {
 	if t := s.cache.lookup(name); t != nil {
 		return t, nil
 	}
+	if seq := s.cache.sequence(name); seq != nil {
+		return planner.SequenceView(seq.Id, seq.Name), nil
+	}
 	if err := s.cache.refresh(s.ctx); err == nil {
 		if t := s.cache.lookup(name); t != nil {
 			return t, nil
 		}
+	}
+	if seq := s.cache.sequence(name); seq != nil {
+		return planner.SequenceView(seq.Id, seq.Name), nil
 	}
 	return nil, planner.UndefinedTable(name)
 }
@@ -134,6 +147,7 @@ func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
 		t.Columns = append(t.Columns, planner.Column{
 			ID: cd.Id, Name: cd.Name, Type: typ, Nullable: cd.Nullable, Hidden: cd.Hidden,
 			Default: cd.DefaultExpr, RowID: cd.Hidden && cd.Name == "rowid",
+			Identity: cd.Identity, OwnedSeq: cd.OwnedSequenceId,
 		})
 		ord[cd.Id] = i
 	}
@@ -183,6 +197,7 @@ func descFromTable(t *planner.Table) *api.TableDescriptor {
 	for _, c := range t.Columns {
 		td.Columns = append(td.Columns, &api.ColumnDescriptor{
 			Id: c.ID, Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, Hidden: c.Hidden, DefaultExpr: c.Default,
+			Identity: c.Identity, OwnedSequenceId: c.OwnedSeq,
 		})
 	}
 	for i, o := range t.PK {

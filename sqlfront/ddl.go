@@ -21,7 +21,7 @@ func (s *session) relationExists(ctx context.Context, name string) bool {
 		return true
 	}
 	t, _ := s.srv.catalog.findIndex(name)
-	return t != nil
+	return t != nil || s.srv.catalog.sequence(name) != nil
 }
 
 // alterTable publishes a new descriptor for t (compare-and-swap on its version).
@@ -150,6 +150,7 @@ func (s *session) createView(ctx context.Context, p *planner.CreateView) error {
 
 func (s *session) dropRelations(ctx context.Context, names []string, ifExists bool, kind string) error {
 	for _, name := range names {
+		owned := s.ownedSequences(ctx, name)
 		resp, err := s.srv.meta.DropTable(ctx, &api.DropTableRequest{Name: name, IfExists: ifExists, Kind: kind})
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {
@@ -162,6 +163,8 @@ func (s *session) dropRelations(ctx context.Context, names []string, ifExists bo
 		}
 		if !resp.Dropped {
 			s.notice(kind + " \"" + name + "\" does not exist, skipping")
+		} else {
+			s.dropOwnedSequences(ctx, owned)
 		}
 	}
 	s.srv.catalog.refresh(ctx)

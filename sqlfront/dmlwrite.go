@@ -48,7 +48,7 @@ func (s *session) tryLockedWrite(ctx context.Context, p planner.Plan, rows *[][]
 			t.ReadTS = ts
 		}
 		*rows = (*rows)[:0]
-		tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, collectRows(rows))
+		tag, err := exec.Run(ctx, p, t, s.execIDs(), collectRows(rows))
 		if err == nil {
 			err = s.srv.checkTxnSize(t)
 		}

@@ -54,7 +54,7 @@ func (s *session) runAnalyzed(ctx context.Context, p planner.Plan) error {
 			}
 			tx.t.ReadTS = ts
 		}
-		_, err := exec.Run(ctx, p, tx.t, s.srv.rowIDs, discard)
+		_, err := exec.Run(ctx, p, tx.t, s.execIDs(), discard)
 		return s.describeError(err)
 	}
 	t, err := s.srv.client.Begin(ctx)
@@ -62,11 +62,11 @@ func (s *session) runAnalyzed(ctx context.Context, p planner.Plan) error {
 		return err
 	}
 	if _, ok := p.(*planner.Select); ok {
-		_, err = exec.Run(ctx, p, t, s.srv.rowIDs, discard)
+		_, err = exec.Run(ctx, p, t, s.execIDs(), discard)
 		t.Rollback()
 		return err
 	}
-	if _, err = exec.Run(ctx, p, t, s.srv.rowIDs, discard); err == nil {
+	if _, err = exec.Run(ctx, p, t, s.execIDs(), discard); err == nil {
 		err = s.srv.checkTxnSize(t)
 	}
 	if err != nil {

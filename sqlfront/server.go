@@ -38,6 +38,7 @@ type Server struct {
 	client  *txn.Client
 	catalog *catalogCache
 	rowIDs  *rowIDAllocator
+	seqs    *sequenceAllocator
 	// maxTxnBytes bounds the writes of one transaction.
 	maxTxnBytes int
 
@@ -75,6 +76,7 @@ func New(cfg Config) *Server {
 		client:      client,
 		catalog:     newCatalogCache(cfg.Meta, logger),
 		rowIDs:      &rowIDAllocator{oracle: client.Oracle()},
+		seqs:        newSequenceAllocator(cfg.Meta),
 		ctx:         ctx,
 		cancel:      cancel,
 		conns:       map[net.Conn]struct{}{},

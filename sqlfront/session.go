@@ -58,6 +58,8 @@ type session struct {
 	portals map[string]*portal
 	// out, while a portal runs, shapes what the statement sends.
 	out *extOut
+	// seq holds currval/lastval.
+	seq seqSession
 }
 
 func (s *session) cancelStatement() {
@@ -280,6 +282,9 @@ func (s *session) sendRows(cols []exec.Column, rows [][]types.Datum) {
 func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 	switch p := p.(type) {
 	case *planner.CreateTable:
+		if len(p.Sequences) > 0 {
+			return s.createTableWithSequences(ctx, p)
+		}
 		resp, err := s.srv.meta.CreateTable(ctx, &api.CreateTableRequest{Table: descFromTable(p.Table), IfNotExists: p.IfNotExists})
 		if err != nil {
 			return metaError(err, p.Table.Name)
@@ -300,6 +305,12 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.createIndex(ctx, p)
 	case *planner.DropIndex:
 		return s.dropIndex(ctx, p)
+	case *planner.CreateSequence:
+		return s.createSequence(ctx, p)
+	case *planner.AlterSequence:
+		return s.alterSequence(ctx, p)
+	case *planner.DropSequence:
+		return s.dropSequences(ctx, p)
 	case *planner.Split:
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
@@ -328,7 +339,7 @@ func (s *session) runSelect(ctx context.Context, p *planner.Select) error {
 		return err
 	}
 	s.sendRowDescription(cols)
-	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, func(row []types.Datum) error {
+	tag, err := exec.Run(ctx, p, t, s.execIDs(), func(row []types.Datum) error {
 		s.sendDataRow(row)
 		return nil
 	})
@@ -370,7 +381,7 @@ func (s *session) tryWrite(ctx context.Context, p planner.Plan, rows *[][]types.
 	if err != nil {
 		return "", err
 	}
-	tag, err := exec.Run(ctx, p, t, s.srv.rowIDs, collectRows(rows))
+	tag, err := exec.Run(ctx, p, t, s.execIDs(), collectRows(rows))
 	if err == nil {
 		err = s.srv.checkTxnSize(t)
 	}

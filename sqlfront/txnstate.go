@@ -379,7 +379,7 @@ func (s *session) inExplicit(ctx context.Context, p planner.Plan) error {
 		}
 		cols := exec.Columns(p)
 		var rows [][]types.Datum
-		tag, err := exec.Run(ctx, p, tx.t, s.srv.rowIDs, func(row []types.Datum) error {
+		tag, err := exec.Run(ctx, p, tx.t, s.execIDs(), func(row []types.Datum) error {
 			rows = append(rows, row)
 			return nil
 		})
