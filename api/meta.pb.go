@@ -128,9 +128,15 @@ type ColumnDescriptor struct {
 	// hidden columns (the implicit rowid) are left out of SELECT *.
 	Hidden bool `protobuf:"varint,5,opt,name=hidden,proto3" json:"hidden,omitempty"`
 	// default_expr is the SQL text of the DEFAULT expression, if any.
-	DefaultExpr   string `protobuf:"bytes,6,opt,name=default_expr,json=defaultExpr,proto3" json:"default_expr,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DefaultExpr string `protobuf:"bytes,6,opt,name=default_expr,json=defaultExpr,proto3" json:"default_expr,omitempty"`
+	// missing_value is the text form of the value that rows written before
+	// the column was added (which lack it) read as: the column's default
+	// when ADD COLUMN ran; has_missing_value says whether there is one
+	// (without it such rows read NULL).
+	MissingValue    string `protobuf:"bytes,20,opt,name=missing_value,json=missingValue,proto3" json:"missing_value,omitempty"`
+	HasMissingValue bool   `protobuf:"varint,21,opt,name=has_missing_value,json=hasMissingValue,proto3" json:"has_missing_value,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ColumnDescriptor) Reset() {
@@ -205,6 +211,20 @@ func (x *ColumnDescriptor) GetDefaultExpr() string {
 	return ""
 }
 
+func (x *ColumnDescriptor) GetMissingValue() string {
+	if x != nil {
+		return x.MissingValue
+	}
+	return ""
+}
+
+func (x *ColumnDescriptor) GetHasMissingValue() bool {
+	if x != nil {
+		return x.HasMissingValue
+	}
+	return false
+}
+
 type TableDescriptor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -218,9 +238,11 @@ type TableDescriptor struct {
 	PrimaryKeyDesc []bool `protobuf:"varint,6,rep,packed,name=primary_key_desc,json=primaryKeyDesc,proto3" json:"primary_key_desc,omitempty"`
 	NextColumnId   uint32 `protobuf:"varint,7,opt,name=next_column_id,json=nextColumnId,proto3" json:"next_column_id,omitempty"`
 	// view_query, when set, makes this a view: the SQL text of its query.
-	ViewQuery     string             `protobuf:"bytes,8,opt,name=view_query,json=viewQuery,proto3" json:"view_query,omitempty"`
-	Indexes       []*IndexDescriptor `protobuf:"bytes,9,rep,name=indexes,proto3" json:"indexes,omitempty"`
-	NextIndexId   uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
+	ViewQuery   string             `protobuf:"bytes,8,opt,name=view_query,json=viewQuery,proto3" json:"view_query,omitempty"`
+	Indexes     []*IndexDescriptor `protobuf:"bytes,9,rep,name=indexes,proto3" json:"indexes,omitempty"`
+	NextIndexId uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
+	// checks are the table's CHECK constraints.
+	Checks        []*SchemaCheck `protobuf:"bytes,20,rep,name=checks,proto3" json:"checks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +347,67 @@ func (x *TableDescriptor) GetNextIndexId() uint32 {
 	return 0
 }
 
+func (x *TableDescriptor) GetChecks() []*SchemaCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// SchemaCheck is a CHECK constraint: its name and the SQL text of its
+// boolean expression over the table's columns.
+type SchemaCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Expr          string                 `protobuf:"bytes,2,opt,name=expr,proto3" json:"expr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaCheck) Reset() {
+	*x = SchemaCheck{}
+	mi := &file_meta_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaCheck) ProtoMessage() {}
+
+func (x *SchemaCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaCheck.ProtoReflect.Descriptor instead.
+func (*SchemaCheck) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SchemaCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SchemaCheck) GetExpr() string {
+	if x != nil {
+		return x.Expr
+	}
+	return ""
+}
+
 // IndexDescriptor is a secondary index of a table.
 type IndexDescriptor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -339,7 +422,7 @@ type IndexDescriptor struct {
 
 func (x *IndexDescriptor) Reset() {
 	*x = IndexDescriptor{}
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +434,7 @@ func (x *IndexDescriptor) String() string {
 func (*IndexDescriptor) ProtoMessage() {}
 
 func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +447,7 @@ func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexDescriptor.ProtoReflect.Descriptor instead.
 func (*IndexDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{4}
+	return file_meta_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IndexDescriptor) GetId() uint32 {
@@ -414,7 +497,7 @@ type AlterTableRequest struct {
 
 func (x *AlterTableRequest) Reset() {
 	*x = AlterTableRequest{}
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +509,7 @@ func (x *AlterTableRequest) String() string {
 func (*AlterTableRequest) ProtoMessage() {}
 
 func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +522,7 @@ func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableRequest.ProtoReflect.Descriptor instead.
 func (*AlterTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{5}
+	return file_meta_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AlterTableRequest) GetTable() *TableDescriptor {
@@ -465,7 +548,7 @@ type AlterTableResponse struct {
 
 func (x *AlterTableResponse) Reset() {
 	*x = AlterTableResponse{}
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +560,7 @@ func (x *AlterTableResponse) String() string {
 func (*AlterTableResponse) ProtoMessage() {}
 
 func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +573,7 @@ func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableResponse.ProtoReflect.Descriptor instead.
 func (*AlterTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{6}
+	return file_meta_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AlterTableResponse) GetTable() *TableDescriptor {
@@ -511,7 +594,7 @@ type CreateTableRequest struct {
 
 func (x *CreateTableRequest) Reset() {
 	*x = CreateTableRequest{}
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +606,7 @@ func (x *CreateTableRequest) String() string {
 func (*CreateTableRequest) ProtoMessage() {}
 
 func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +619,7 @@ func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
 func (*CreateTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{7}
+	return file_meta_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTableRequest) GetTable() *TableDescriptor {
@@ -564,7 +647,7 @@ type CreateTableResponse struct {
 
 func (x *CreateTableResponse) Reset() {
 	*x = CreateTableResponse{}
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +659,7 @@ func (x *CreateTableResponse) String() string {
 func (*CreateTableResponse) ProtoMessage() {}
 
 func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +672,7 @@ func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
 func (*CreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{8}
+	return file_meta_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateTableResponse) GetTable() *TableDescriptor {
@@ -619,7 +702,7 @@ type DropTableRequest struct {
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +714,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +727,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{9}
+	return file_meta_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DropTableRequest) GetName() string {
@@ -677,7 +760,7 @@ type DropTableResponse struct {
 
 func (x *DropTableResponse) Reset() {
 	*x = DropTableResponse{}
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +772,7 @@ func (x *DropTableResponse) String() string {
 func (*DropTableResponse) ProtoMessage() {}
 
 func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +785,7 @@ func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
 func (*DropTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{10}
+	return file_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DropTableResponse) GetDropped() bool {
@@ -720,7 +803,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +815,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +828,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{11}
+	return file_meta_proto_rawDescGZIP(), []int{12}
 }
 
 type WatchCatalogRequest struct {
@@ -756,7 +839,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +851,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +864,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{12}
+	return file_meta_proto_rawDescGZIP(), []int{13}
 }
 
 type Catalog struct {
@@ -795,7 +878,7 @@ type Catalog struct {
 
 func (x *Catalog) Reset() {
 	*x = Catalog{}
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +890,7 @@ func (x *Catalog) String() string {
 func (*Catalog) ProtoMessage() {}
 
 func (x *Catalog) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +903,7 @@ func (x *Catalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catalog.ProtoReflect.Descriptor instead.
 func (*Catalog) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{13}
+	return file_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Catalog) GetVersion() uint64 {
@@ -846,7 +929,7 @@ type LookupRangeRequest struct {
 
 func (x *LookupRangeRequest) Reset() {
 	*x = LookupRangeRequest{}
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +941,7 @@ func (x *LookupRangeRequest) String() string {
 func (*LookupRangeRequest) ProtoMessage() {}
 
 func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +954,7 @@ func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeRequest.ProtoReflect.Descriptor instead.
 func (*LookupRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{14}
+	return file_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LookupRangeRequest) GetKey() []byte {
@@ -890,7 +973,7 @@ type LookupRangeResponse struct {
 
 func (x *LookupRangeResponse) Reset() {
 	*x = LookupRangeResponse{}
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +985,7 @@ func (x *LookupRangeResponse) String() string {
 func (*LookupRangeResponse) ProtoMessage() {}
 
 func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +998,7 @@ func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeResponse.ProtoReflect.Descriptor instead.
 func (*LookupRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{15}
+	return file_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LookupRangeResponse) GetRange() *RangeDescriptor {
@@ -936,7 +1019,7 @@ type ScanRangesRequest struct {
 
 func (x *ScanRangesRequest) Reset() {
 	*x = ScanRangesRequest{}
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1031,7 @@ func (x *ScanRangesRequest) String() string {
 func (*ScanRangesRequest) ProtoMessage() {}
 
 func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1044,7 @@ func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesRequest.ProtoReflect.Descriptor instead.
 func (*ScanRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{16}
+	return file_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ScanRangesRequest) GetStartKey() []byte {
@@ -987,7 +1070,7 @@ type ScanRangesResponse struct {
 
 func (x *ScanRangesResponse) Reset() {
 	*x = ScanRangesResponse{}
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1082,7 @@ func (x *ScanRangesResponse) String() string {
 func (*ScanRangesResponse) ProtoMessage() {}
 
 func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1095,7 @@ func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesResponse.ProtoReflect.Descriptor instead.
 func (*ScanRangesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{17}
+	return file_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ScanRangesResponse) GetRanges() []*RangeDescriptor {
@@ -1030,7 +1113,7 @@ type WatchRangesRequest struct {
 
 func (x *WatchRangesRequest) Reset() {
 	*x = WatchRangesRequest{}
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1125,7 @@ func (x *WatchRangesRequest) String() string {
 func (*WatchRangesRequest) ProtoMessage() {}
 
 func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1138,7 @@ func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{18}
+	return file_meta_proto_rawDescGZIP(), []int{19}
 }
 
 type RangeEvent struct {
@@ -1069,7 +1152,7 @@ type RangeEvent struct {
 
 func (x *RangeEvent) Reset() {
 	*x = RangeEvent{}
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1164,7 @@ func (x *RangeEvent) String() string {
 func (*RangeEvent) ProtoMessage() {}
 
 func (x *RangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1177,7 @@ func (x *RangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeEvent.ProtoReflect.Descriptor instead.
 func (*RangeEvent) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{19}
+	return file_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RangeEvent) GetSnapshot() bool {
@@ -1127,7 +1210,7 @@ type SplitRangeRequest struct {
 
 func (x *SplitRangeRequest) Reset() {
 	*x = SplitRangeRequest{}
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1222,7 @@ func (x *SplitRangeRequest) String() string {
 func (*SplitRangeRequest) ProtoMessage() {}
 
 func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1235,7 @@ func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeRequest.ProtoReflect.Descriptor instead.
 func (*SplitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{20}
+	return file_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SplitRangeRequest) GetSplitKey() []byte {
@@ -1172,7 +1255,7 @@ type SplitRangeResponse struct {
 
 func (x *SplitRangeResponse) Reset() {
 	*x = SplitRangeResponse{}
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1267,7 @@ func (x *SplitRangeResponse) String() string {
 func (*SplitRangeResponse) ProtoMessage() {}
 
 func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1280,7 @@ func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeResponse.ProtoReflect.Descriptor instead.
 func (*SplitRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{21}
+	return file_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SplitRangeResponse) GetLeft() *RangeDescriptor {
@@ -1227,7 +1310,7 @@ type NodeDescriptor struct {
 
 func (x *NodeDescriptor) Reset() {
 	*x = NodeDescriptor{}
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1322,7 @@ func (x *NodeDescriptor) String() string {
 func (*NodeDescriptor) ProtoMessage() {}
 
 func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1335,7 @@ func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDescriptor.ProtoReflect.Descriptor instead.
 func (*NodeDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{22}
+	return file_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NodeDescriptor) GetId() uint64 {
@@ -1295,7 +1378,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1390,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1403,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{23}
+	return file_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterNodeRequest) GetId() uint64 {
@@ -1354,7 +1437,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1449,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1462,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{24}
+	return file_meta_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterNodeResponse) GetId() uint64 {
@@ -1408,7 +1491,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1503,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1516,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{25}
+	return file_meta_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HeartbeatRequest) GetId() uint64 {
@@ -1458,7 +1541,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1553,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1566,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{26}
+	return file_meta_proto_rawDescGZIP(), []int{27}
 }
 
 type ListNodesRequest struct {
@@ -1494,7 +1577,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1589,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1602,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{27}
+	return file_meta_proto_rawDescGZIP(), []int{28}
 }
 
 type ListNodesResponse struct {
@@ -1531,7 +1614,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1626,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1639,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{28}
+	return file_meta_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
@@ -1577,7 +1660,7 @@ type DetectDeadlockRequest struct {
 
 func (x *DetectDeadlockRequest) Reset() {
 	*x = DetectDeadlockRequest{}
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1672,7 @@ func (x *DetectDeadlockRequest) String() string {
 func (*DetectDeadlockRequest) ProtoMessage() {}
 
 func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1685,7 @@ func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockRequest.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{29}
+	return file_meta_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DetectDeadlockRequest) GetWaiterTs() uint64 {
@@ -1639,7 +1722,7 @@ type DetectDeadlockResponse struct {
 
 func (x *DetectDeadlockResponse) Reset() {
 	*x = DetectDeadlockResponse{}
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1734,7 @@ func (x *DetectDeadlockResponse) String() string {
 func (*DetectDeadlockResponse) ProtoMessage() {}
 
 func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1747,7 @@ func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockResponse.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{30}
+	return file_meta_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DetectDeadlockResponse) GetDeadlock() bool {
@@ -1689,7 +1772,7 @@ type GetSafePointRequest struct {
 
 func (x *GetSafePointRequest) Reset() {
 	*x = GetSafePointRequest{}
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1784,7 @@ func (x *GetSafePointRequest) String() string {
 func (*GetSafePointRequest) ProtoMessage() {}
 
 func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1797,7 @@ func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointRequest.ProtoReflect.Descriptor instead.
 func (*GetSafePointRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{31}
+	return file_meta_proto_rawDescGZIP(), []int{32}
 }
 
 type GetSafePointResponse struct {
@@ -1726,7 +1809,7 @@ type GetSafePointResponse struct {
 
 func (x *GetSafePointResponse) Reset() {
 	*x = GetSafePointResponse{}
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1821,7 @@ func (x *GetSafePointResponse) String() string {
 func (*GetSafePointResponse) ProtoMessage() {}
 
 func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1834,7 @@ func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointResponse.ProtoReflect.Descriptor instead.
 func (*GetSafePointResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{32}
+	return file_meta_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetSafePointResponse) GetSafePoint() uint64 {
@@ -1759,6 +1842,226 @@ func (x *GetSafePointResponse) GetSafePoint() uint64 {
 		return x.SafePoint
 	}
 	return 0
+}
+
+type SchemaReportSeenRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NodeId         uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	CatalogVersion uint64                 `protobuf:"varint,2,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SchemaReportSeenRequest) Reset() {
+	*x = SchemaReportSeenRequest{}
+	mi := &file_meta_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaReportSeenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaReportSeenRequest) ProtoMessage() {}
+
+func (x *SchemaReportSeenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaReportSeenRequest.ProtoReflect.Descriptor instead.
+func (*SchemaReportSeenRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SchemaReportSeenRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *SchemaReportSeenRequest) GetCatalogVersion() uint64 {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return 0
+}
+
+type SchemaReportSeenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaReportSeenResponse) Reset() {
+	*x = SchemaReportSeenResponse{}
+	mi := &file_meta_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaReportSeenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaReportSeenResponse) ProtoMessage() {}
+
+func (x *SchemaReportSeenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaReportSeenResponse.ProtoReflect.Descriptor instead.
+func (*SchemaReportSeenResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{35}
+}
+
+type SchemaSeenVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaSeenVersionsRequest) Reset() {
+	*x = SchemaSeenVersionsRequest{}
+	mi := &file_meta_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaSeenVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaSeenVersionsRequest) ProtoMessage() {}
+
+func (x *SchemaSeenVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaSeenVersionsRequest.ProtoReflect.Descriptor instead.
+func (*SchemaSeenVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{36}
+}
+
+type SchemaNodeVersion struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NodeId         uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	CatalogVersion uint64                 `protobuf:"varint,2,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SchemaNodeVersion) Reset() {
+	*x = SchemaNodeVersion{}
+	mi := &file_meta_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaNodeVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaNodeVersion) ProtoMessage() {}
+
+func (x *SchemaNodeVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaNodeVersion.ProtoReflect.Descriptor instead.
+func (*SchemaNodeVersion) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SchemaNodeVersion) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *SchemaNodeVersion) GetCatalogVersion() uint64 {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return 0
+}
+
+type SchemaSeenVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []*SchemaNodeVersion   `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaSeenVersionsResponse) Reset() {
+	*x = SchemaSeenVersionsResponse{}
+	mi := &file_meta_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaSeenVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaSeenVersionsResponse) ProtoMessage() {}
+
+func (x *SchemaSeenVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaSeenVersionsResponse.ProtoReflect.Descriptor instead.
+func (*SchemaSeenVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SchemaSeenVersionsResponse) GetNodes() []*SchemaNodeVersion {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
 }
 
 var File_meta_proto protoreflect.FileDescriptor
@@ -1771,14 +2074,16 @@ const file_meta_proto_rawDesc = "" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"J\n" +
 	"\x14GetTimestampResponse\x12\x1c\n" +
 	"\ttimestamp\x18\x01 \x01(\x04R\ttimestamp\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\xa1\x01\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xf2\x01\n" +
 	"\x10ColumnDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1a\n" +
 	"\bnullable\x18\x04 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06hidden\x18\x05 \x01(\bR\x06hidden\x12!\n" +
-	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\"\xf6\x02\n" +
+	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\x12#\n" +
+	"\rmissing_value\x18\x14 \x01(\tR\fmissingValue\x12*\n" +
+	"\x11has_missing_value\x18\x15 \x01(\bR\x0fhasMissingValue\"\xa9\x03\n" +
 	"\x0fTableDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1792,7 +2097,11 @@ const file_meta_proto_rawDesc = "" +
 	"view_query\x18\b \x01(\tR\tviewQuery\x127\n" +
 	"\aindexes\x18\t \x03(\v2\x1d.shardsql.api.IndexDescriptorR\aindexes\x12\"\n" +
 	"\rnext_index_id\x18\n" +
-	" \x01(\rR\vnextIndexId\"\x8d\x01\n" +
+	" \x01(\rR\vnextIndexId\x121\n" +
+	"\x06checks\x18\x14 \x03(\v2\x19.shardsql.api.SchemaCheckR\x06checks\"5\n" +
+	"\vSchemaCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04expr\x18\x02 \x01(\tR\x04expr\"\x8d\x01\n" +
 	"\x0fIndexDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -1872,7 +2181,17 @@ const file_meta_proto_rawDesc = "" +
 	"\x13GetSafePointRequest\"5\n" +
 	"\x14GetSafePointResponse\x12\x1d\n" +
 	"\n" +
-	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xcc\t\n" +
+	"safe_point\x18\x01 \x01(\x04R\tsafePoint\"[\n" +
+	"\x17SchemaReportSeenRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12'\n" +
+	"\x0fcatalog_version\x18\x02 \x01(\x04R\x0ecatalogVersion\"\x1a\n" +
+	"\x18SchemaReportSeenResponse\"\x1b\n" +
+	"\x19SchemaSeenVersionsRequest\"U\n" +
+	"\x11SchemaNodeVersion\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12'\n" +
+	"\x0fcatalog_version\x18\x02 \x01(\x04R\x0ecatalogVersion\"S\n" +
+	"\x1aSchemaSeenVersionsResponse\x125\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1f.shardsql.api.SchemaNodeVersionR\x05nodes2\x98\v\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -1892,7 +2211,9 @@ const file_meta_proto_rawDesc = "" +
 	"\fGetSafePoint\x12!.shardsql.api.GetSafePointRequest\x1a\".shardsql.api.GetSafePointResponse\x12U\n" +
 	"\fRegisterNode\x12!.shardsql.api.RegisterNodeRequest\x1a\".shardsql.api.RegisterNodeResponse\x12L\n" +
 	"\tHeartbeat\x12\x1e.shardsql.api.HeartbeatRequest\x1a\x1f.shardsql.api.HeartbeatResponse\x12L\n" +
-	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
+	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponse\x12a\n" +
+	"\x10SchemaReportSeen\x12%.shardsql.api.SchemaReportSeenRequest\x1a&.shardsql.api.SchemaReportSeenResponse\x12g\n" +
+	"\x12SchemaSeenVersions\x12'.shardsql.api.SchemaSeenVersionsRequest\x1a(.shardsql.api.SchemaSeenVersionsResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
 var (
 	file_meta_proto_rawDescOnce sync.Once
@@ -1906,92 +2227,104 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_meta_proto_goTypes = []any{
-	(*GetTimestampRequest)(nil),    // 0: shardsql.api.GetTimestampRequest
-	(*GetTimestampResponse)(nil),   // 1: shardsql.api.GetTimestampResponse
-	(*ColumnDescriptor)(nil),       // 2: shardsql.api.ColumnDescriptor
-	(*TableDescriptor)(nil),        // 3: shardsql.api.TableDescriptor
-	(*IndexDescriptor)(nil),        // 4: shardsql.api.IndexDescriptor
-	(*AlterTableRequest)(nil),      // 5: shardsql.api.AlterTableRequest
-	(*AlterTableResponse)(nil),     // 6: shardsql.api.AlterTableResponse
-	(*CreateTableRequest)(nil),     // 7: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),    // 8: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),       // 9: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),      // 10: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),      // 11: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),    // 12: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),                // 13: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),     // 14: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),    // 15: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),      // 16: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),     // 17: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),     // 18: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),             // 19: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),      // 20: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),     // 21: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),         // 22: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),    // 23: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),   // 24: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),       // 25: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),      // 26: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),       // 27: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),      // 28: shardsql.api.ListNodesResponse
-	(*DetectDeadlockRequest)(nil),  // 29: shardsql.api.DetectDeadlockRequest
-	(*DetectDeadlockResponse)(nil), // 30: shardsql.api.DetectDeadlockResponse
-	(*GetSafePointRequest)(nil),    // 31: shardsql.api.GetSafePointRequest
-	(*GetSafePointResponse)(nil),   // 32: shardsql.api.GetSafePointResponse
-	(*RangeDescriptor)(nil),        // 33: shardsql.api.RangeDescriptor
+	(*GetTimestampRequest)(nil),        // 0: shardsql.api.GetTimestampRequest
+	(*GetTimestampResponse)(nil),       // 1: shardsql.api.GetTimestampResponse
+	(*ColumnDescriptor)(nil),           // 2: shardsql.api.ColumnDescriptor
+	(*TableDescriptor)(nil),            // 3: shardsql.api.TableDescriptor
+	(*SchemaCheck)(nil),                // 4: shardsql.api.SchemaCheck
+	(*IndexDescriptor)(nil),            // 5: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),          // 6: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),         // 7: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),         // 8: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),        // 9: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),           // 10: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),          // 11: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),          // 12: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),        // 13: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),                    // 14: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),         // 15: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),        // 16: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),          // 17: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),         // 18: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),         // 19: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),                 // 20: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),          // 21: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),         // 22: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),             // 23: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),        // 24: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),       // 25: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),           // 26: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 27: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),           // 28: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),          // 29: shardsql.api.ListNodesResponse
+	(*DetectDeadlockRequest)(nil),      // 30: shardsql.api.DetectDeadlockRequest
+	(*DetectDeadlockResponse)(nil),     // 31: shardsql.api.DetectDeadlockResponse
+	(*GetSafePointRequest)(nil),        // 32: shardsql.api.GetSafePointRequest
+	(*GetSafePointResponse)(nil),       // 33: shardsql.api.GetSafePointResponse
+	(*SchemaReportSeenRequest)(nil),    // 34: shardsql.api.SchemaReportSeenRequest
+	(*SchemaReportSeenResponse)(nil),   // 35: shardsql.api.SchemaReportSeenResponse
+	(*SchemaSeenVersionsRequest)(nil),  // 36: shardsql.api.SchemaSeenVersionsRequest
+	(*SchemaNodeVersion)(nil),          // 37: shardsql.api.SchemaNodeVersion
+	(*SchemaSeenVersionsResponse)(nil), // 38: shardsql.api.SchemaSeenVersionsResponse
+	(*RangeDescriptor)(nil),            // 39: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
-	4,  // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
-	3,  // 2: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 3: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 4: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 5: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 6: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	33, // 7: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	33, // 8: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	33, // 9: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	33, // 10: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	33, // 11: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
-	22, // 12: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
-	0,  // 13: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
-	7,  // 14: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
-	9,  // 15: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
-	5,  // 16: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
-	11, // 17: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
-	12, // 18: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
-	14, // 19: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
-	16, // 20: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
-	18, // 21: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
-	20, // 22: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	29, // 23: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
-	31, // 24: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
-	23, // 25: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	25, // 26: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	27, // 27: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	1,  // 28: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	8,  // 29: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	10, // 30: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	6,  // 31: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	13, // 32: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	13, // 33: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	15, // 34: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	17, // 35: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	19, // 36: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	21, // 37: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	30, // 38: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
-	32, // 39: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
-	24, // 40: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	26, // 41: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	28, // 42: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	28, // [28:43] is the sub-list for method output_type
-	13, // [13:28] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	5,  // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
+	4,  // 2: shardsql.api.TableDescriptor.checks:type_name -> shardsql.api.SchemaCheck
+	3,  // 3: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 4: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 5: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 6: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 7: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
+	39, // 8: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	39, // 9: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	39, // 10: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	39, // 11: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	39, // 12: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	23, // 13: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
+	37, // 14: shardsql.api.SchemaSeenVersionsResponse.nodes:type_name -> shardsql.api.SchemaNodeVersion
+	0,  // 15: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
+	8,  // 16: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
+	10, // 17: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
+	6,  // 18: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
+	12, // 19: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
+	13, // 20: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
+	15, // 21: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
+	17, // 22: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
+	19, // 23: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
+	21, // 24: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
+	30, // 25: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
+	32, // 26: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
+	24, // 27: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	26, // 28: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	28, // 29: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	34, // 30: shardsql.api.Meta.SchemaReportSeen:input_type -> shardsql.api.SchemaReportSeenRequest
+	36, // 31: shardsql.api.Meta.SchemaSeenVersions:input_type -> shardsql.api.SchemaSeenVersionsRequest
+	1,  // 32: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	9,  // 33: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	11, // 34: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	7,  // 35: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	14, // 36: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	14, // 37: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	16, // 38: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	18, // 39: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	20, // 40: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	22, // 41: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	31, // 42: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	33, // 43: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
+	25, // 44: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	27, // 45: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	29, // 46: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	35, // 47: shardsql.api.Meta.SchemaReportSeen:output_type -> shardsql.api.SchemaReportSeenResponse
+	38, // 48: shardsql.api.Meta.SchemaSeenVersions:output_type -> shardsql.api.SchemaSeenVersionsResponse
+	32, // [32:49] is the sub-list for method output_type
+	15, // [15:32] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_meta_proto_init() }
@@ -2006,7 +2339,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,7 +32,7 @@ func encodeRow(t *planner.Table, row []types.Datum) (key, value []byte, err erro
 	if key, err = rowenc.EncodeRowKey(t.ID, pk, t.PKDesc); err != nil {
 		return nil, nil, err
 	}
-	return key, rowenc.EncodeRowValue(nil, ids, vals), nil
+	return key, appendMissingNulls(t, rowenc.EncodeRowValue(nil, ids, vals), row), nil
 }
 
 // indexEntry is one secondary-index entry of a row.
@@ -170,6 +170,9 @@ func (r *runner) runInsert(p *planner.Insert) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if err := r.checkRow(p.Table, row); err != nil {
+			return 0, err
+		}
 		entries, err := indexEntries(p.Table, row, key)
 		if err != nil {
 			return 0, err
@@ -199,6 +202,7 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 	// Read first, then write, so the scan never sees the statement's own writes.
 	var changes []change
 	err := r.scan(p.Source, nil, func(key []byte, row []types.Datum) error {
+		newer := r.newerValue
 		next := append([]types.Datum(nil), row...)
 		for _, s := range p.Sets {
 			v, err := r.eval(s.E, &env{row: row})
@@ -213,6 +217,14 @@ func (r *runner) runUpdate(p *planner.Update) (int64, error) {
 		var err error
 		if c.newKey, c.value, err = encodeRow(t, next); err != nil {
 			return err
+		}
+		if err := r.checkRow(t, next); err != nil {
+			return err
+		}
+		if newer != nil {
+			if c.value, err = carryNewer(t, c.value, newer); err != nil {
+				return err
+			}
 		}
 		if c.oldIdx, err = indexEntries(t, row, c.oldKey); err != nil {
 			return err

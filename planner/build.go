@@ -28,6 +28,10 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildCreateIndex(stmt.GetIndexStmt(), cat)
 	case stmt.GetViewStmt() != nil:
 		return buildCreateView(stmt.GetViewStmt(), cat)
+	case stmt.GetAlterTableStmt() != nil:
+		return buildAlterTable(stmt.GetAlterTableStmt(), cat)
+	case stmt.GetRenameStmt() != nil:
+		return buildRename(stmt.GetRenameStmt(), cat)
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }
@@ -42,6 +46,7 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 	t := &Table{Name: cs.Relation.Relname}
 	var pkNames []string
 	var pkLoc int32
+	var checks []pendingCheck
 	for _, elt := range cs.TableElts {
 		if cd := elt.GetColumnDef(); cd != nil {
 			if t.ColumnIndex(cd.Colname) >= 0 {
@@ -70,6 +75,8 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 						return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "DEFAULT expression")
 					}
 					col.Default = def
+				case pg.ConstrType_CONSTR_CHECK:
+					checks = append(checks, pendingCheck{c.Conname, c.RawExpr})
 				default:
 					return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 				}
@@ -78,6 +85,10 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 			continue
 		}
 		if c := elt.GetConstraint(); c != nil {
+			if c.Contype == pg.ConstrType_CONSTR_CHECK {
+				checks = append(checks, pendingCheck{c.Conname, c.RawExpr})
+				continue
+			}
 			if c.Contype != pg.ConstrType_CONSTR_PRIMARY {
 				return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 			}
@@ -112,6 +123,16 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 				return nil, err
 			}
 		}
+	}
+	for _, pc := range checks {
+		if pc.name != "" && t.CheckByName(pc.name) >= 0 {
+			return nil, pgerr.New(duplicateObject, "check constraint %q already exists", pc.name)
+		}
+		c, err := newCheck(t, pc.name, pc.expr)
+		if err != nil {
+			return nil, err
+		}
+		t.Checks = append(t.Checks, c)
 	}
 	return &CreateTable{Table: t, IfNotExists: cs.IfNotExists}, nil
 }

@@ -17,6 +17,10 @@ type Column struct {
 	Default string
 	// RowID marks the implicit unique row id of a table without a primary key.
 	RowID bool
+	// Missing, when HasMissing, is what rows written before the column was
+	// added (which lack it) read as.
+	Missing    types.Datum
+	HasMissing bool
 }
 
 // Table is a table as the planner sees it.
@@ -32,6 +36,19 @@ type Table struct {
 	Indexes []Index
 	// ViewQuery, when set, makes this a view: the SQL of its query.
 	ViewQuery string
+	// Checks are the CHECK constraints; BoundChecks[i] is Checks[i] bound
+	// over the table's row (set by BindChecks).
+	Checks      []Check
+	BoundChecks []Expr
+	// NextColumnID is the id the next added column gets (ids of dropped
+	// columns are never reused); 0 means len(Columns)+1.
+	NextColumnID uint32
+}
+
+// Check is a CHECK constraint: a name and the SQL text of its expression.
+type Check struct {
+	Name string
+	Expr string
 }
 
 // Index is a secondary index: its entries are keyed by Cols (then the

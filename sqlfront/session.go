@@ -37,6 +37,10 @@ type session struct {
 	pid      uint32
 	secret   []byte
 
+	// hold is the catalog version the running statement holds (schema.go).
+	hold    uint64
+	holding bool
+
 	mu sync.Mutex
 	// cancel cancels the running statement (nil between statements).
 	cancel context.CancelFunc
@@ -62,6 +66,7 @@ func (s *session) cancelStatement() {
 const maxAutoRetries = 10
 
 func (s *session) run() {
+	defer s.releaseHold()
 	for {
 		msg, err := s.be.Receive()
 		if err != nil {
@@ -141,6 +146,7 @@ func (s *session) simpleQuery(sql string) {
 	}()
 	cat := sessionCatalog{ctx: ctx, cache: s.srv.catalog}
 	if p, ok, err := planner.BuildCustom(sql, cat); ok {
+		defer s.holdCatalog()()
 		switch {
 		case s.tx != nil && s.tx.failed:
 			fail(errAborted)
@@ -182,11 +188,19 @@ func parseError(err error) error {
 
 func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalog) error {
 	if ts := stmt.GetTransactionStmt(); ts != nil {
-		return s.transactionStmt(ctx, ts)
+		err := s.transactionStmt(ctx, ts)
+		if s.tx == nil {
+			s.releaseHold()
+		}
+		return err
 	}
 	if s.tx != nil && s.tx.failed {
 		return errAborted
 	}
+	if s.tx != nil && isDDL(stmt) {
+		return errDDLInBlock
+	}
+	defer s.holdCatalog()()
 	switch {
 	case stmt.GetVariableSetStmt() != nil:
 		return s.setVariable(stmt.GetVariableSetStmt())
@@ -278,6 +292,8 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.split(ctx, p)
 	case *planner.ShowRanges:
 		return s.showRanges(ctx, p)
+	case *planner.AlterTable:
+		return s.alterTableStmt(ctx, p)
 	}
 	if s.tx != nil {
 		err := s.inExplicit(ctx, p)

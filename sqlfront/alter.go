@@ -1,0 +1,146 @@
+package sqlfront
+
+import (
+	"context"
+	"fmt"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/shardsql/shardsql/exec"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+	"github.com/shardsql/shardsql/planner"
+)
+
+// errDDLInBlock refuses DDL inside BEGIN ... COMMIT: schema changes are
+// published at once and cannot be rolled back with the transaction.
+var errDDLInBlock = pgerr.New(pgerr.FeatureNotSupported, "DDL inside a transaction block is not supported").
+	WithHint("Run the statement outside BEGIN ... COMMIT.")
+
+func isDDL(n *pg.Node) bool {
+	return n.GetCreateStmt() != nil || n.GetDropStmt() != nil || n.GetIndexStmt() != nil ||
+		n.GetViewStmt() != nil || n.GetAlterTableStmt() != nil || n.GetRenameStmt() != nil
+}
+
+// alterAttempts bounds the retries of an ALTER TABLE whose compare-and-swap
+// lost to a concurrent change of the same table.
+const alterAttempts = 5
+
+// alterTableStmt runs ALTER TABLE: apply the actions to the current
+// descriptor, publish it (compare-and-swap), wait until every frontend
+// runs on it, then validate new NOT NULL columns and checks against the
+// existing rows, publishing the old definition again if they fail.
+func (s *session) alterTableStmt(ctx context.Context, p *planner.AlterTable) error {
+	var err error
+	for range alterAttempts {
+		err = s.alterOnce(ctx, p)
+		if pgerr.Code(err) != pgerr.SerializationFailure {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
+	if err := s.srv.catalog.refresh(ctx); err != nil {
+		return metaError(err, p.Name)
+	}
+	cur := s.srv.catalog.lookup(p.Name)
+	if cur == nil {
+		if p.MissingOk {
+			s.notice(fmt.Sprintf("relation %q does not exist, skipping", p.Name))
+			s.complete("ALTER TABLE")
+			return nil
+		}
+		return planner.UndefinedTable(p.Name)
+	}
+	if cur.ViewQuery != "" {
+		return pgerr.New(pgerr.WrongObjectType, "%q is not a table", cur.Name)
+	}
+	res, err := planner.ApplyAlter(cur, p)
+	if err != nil {
+		return err
+	}
+	next := res.Table
+	if next.Name != cur.Name && s.relationExists(ctx, next.Name) {
+		return pgerr.New(pgerr.DuplicateTable, "relation %q already exists", next.Name)
+	}
+	for ord, e := range res.Missing {
+		d, err := exec.EvalConst(ctx, e)
+		if err == nil {
+			d, err = types.Cast(d, next.Columns[ord].Type)
+		}
+		if err != nil {
+			return err
+		}
+		if !d.IsNull() {
+			next.Columns[ord].Missing, next.Columns[ord].HasMissing = d, true
+		}
+	}
+	for _, n := range res.Notices {
+		s.notice(n)
+	}
+	base := cur
+	if res.Interim != nil {
+		// Dropping NOT NULL columns: first make them nullable everywhere.
+		if err := s.alterTable(ctx, res.Interim); err != nil {
+			return err
+		}
+		if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+			return err
+		}
+		if base = s.srv.catalog.lookupID(cur.ID); base == nil {
+			return planner.UndefinedTable(p.Name)
+		}
+		next.Version = base.Version
+	}
+	if err := s.alterTable(ctx, next); err != nil {
+		return err
+	}
+	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+		return err
+	}
+	if len(res.NotNull) > 0 || len(res.Checks) > 0 {
+		if err := s.validate(ctx, base, next, res); err != nil {
+			return err
+		}
+	}
+	s.complete("ALTER TABLE")
+	return nil
+}
+
+// validate checks the existing rows against the new NOT NULL columns and
+// checks of next; on a violation it publishes base again (keeping next's
+// column ids used) and reports the violation.
+func (s *session) validate(ctx context.Context, base, next *planner.Table, res *planner.AlterResult) error {
+	published := s.srv.catalog.lookupID(next.ID)
+	if published == nil {
+		return planner.UndefinedTable(next.Name)
+	}
+	var notNull []int
+	for _, name := range res.NotNull {
+		notNull = append(notNull, published.ColumnIndex(name))
+	}
+	var found *exec.Violation
+	err := s.inTxn(ctx, func(kv exec.KV) error {
+		var err error
+		found, err = exec.Validate(ctx, published, kv, notNull, res.Checks)
+		return err
+	})
+	if err == nil && found == nil {
+		return nil
+	}
+	undo := *base
+	undo.Version = published.Version
+	undo.NextColumnID = max(published.NextColumnID, base.NextColumnID)
+	if uerr := s.alterTable(ctx, &undo); uerr != nil {
+		s.srv.logger.Error("could not undo a failed ALTER TABLE", "table", next.Name, "err", uerr)
+	}
+	if err != nil {
+		return err
+	}
+	if found.Column != "" {
+		return pgerr.New(pgerr.NotNullViolation, "column %q of relation %q contains null values", found.Column, base.Name)
+	}
+	return pgerr.New(pgerr.CheckViolation, "check constraint %q of relation %q is violated by some row", found.Check, base.Name)
+}
