@@ -168,6 +168,9 @@ func ApplyAlter(cur *Table, p *AlterTable) (*AlterResult, error) {
 					res.Notices = append(res.Notices, fmt.Sprintf("column %q of relation %q does not exist, skipping", c.Column, t.Name))
 					continue
 				}
+				if c.Op == AlterRenameColumn {
+					return nil, pgerr.New(pgerr.UndefinedColumn, "column %q does not exist", c.Column)
+				}
 				if c.Op == AlterDropColumn {
 					return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", c.Column, t.Name)
 				}
