@@ -15,6 +15,9 @@ import (
 // false result is a violation, NULL passes.
 func (r *runner) checkRow(t *planner.Table, row []types.Datum) error {
 	for i, e := range t.BoundChecks {
+		if e == nil {
+			return pgerr.New(pgerr.Internal, "check constraint %q of relation %q cannot be evaluated here", t.Checks[i].Name, t.Name)
+		}
 		v, err := r.eval(e, &env{row: row})
 		if err != nil {
 			return err

@@ -68,17 +68,19 @@ func bindCheckNode(t *Table, n *pg.Node) (Expr, []int, error) {
 	return e, cols, nil
 }
 
-// BindChecks binds every CHECK constraint of t into t.BoundChecks.
+// BindChecks binds every CHECK constraint of t into t.BoundChecks. A check
+// that does not bind is left nil there (writes then fail) and reported.
 func BindChecks(t *Table) error {
 	t.BoundChecks = make([]Expr, len(t.Checks))
+	var first error
 	for i, c := range t.Checks {
 		e, _, err := BindCheck(t, c.Expr)
-		if err != nil {
-			return err
+		if err != nil && first == nil {
+			first = err
 		}
 		t.BoundChecks[i] = e
 	}
-	return nil
+	return first
 }
 
 // CheckColumns returns the ordinals of the columns check c reads.
