@@ -142,7 +142,7 @@ func checkAlterTarget(p *AlterTable, rv *pg.RangeVar, cat Catalog) error {
 		return err
 	}
 	if t.ViewQuery != "" {
-		return pgerr.New(pgerr.WrongObjectType, "%q is not a table", t.Name)
+		return pgerr.New(pgerr.WrongObjectType, "ALTER action cannot be performed on relation %q", t.Name).WithDetail("This operation is not supported for views.")
 	}
 	return nil
 }

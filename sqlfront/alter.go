@@ -55,7 +55,7 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 		return planner.UndefinedTable(p.Name)
 	}
 	if cur.ViewQuery != "" {
-		return pgerr.New(pgerr.WrongObjectType, "%q is not a table", cur.Name)
+		return pgerr.New(pgerr.WrongObjectType, "ALTER action cannot be performed on relation %q", cur.Name).WithDetail("This operation is not supported for views.")
 	}
 	res, err := planner.ApplyAlter(cur, p)
 	if err != nil {
@@ -79,6 +79,11 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 	}
 	for _, n := range res.Notices {
 		s.notice(n)
+	}
+	// Every frontend must be on the current version before the next one
+	// is published (other DDL does not wait after itself).
+	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+		return err
 	}
 	base := cur
 	if res.Interim != nil {
