@@ -12,9 +12,9 @@ import (
 	"github.com/shardsql/shardsql/planner"
 )
 
-// errDDLInBlock refuses DDL inside BEGIN ... COMMIT: schema changes are
-// published at once and cannot be rolled back with the transaction.
-var errDDLInBlock = pgerr.New(pgerr.FeatureNotSupported, "DDL inside a transaction block is not supported").
+// errDDLInBlock refuses DDL inside BEGIN ... COMMIT other than the CREATE
+// statements ddlInBlock can undo: schema changes are published at once.
+var errDDLInBlock = pgerr.New(pgerr.FeatureNotSupported, "DDL inside a transaction block is not supported (except CREATE TABLE, CREATE INDEX and CREATE VIEW)").
 	WithHint("Run the statement outside BEGIN ... COMMIT.")
 
 func isDDL(n *pg.Node) bool {

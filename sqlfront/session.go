@@ -40,6 +40,8 @@ type session struct {
 	// hold is the catalog version the running statement holds (schema.go).
 	hold    uint64
 	holding bool
+	// blockDDL is the undoable DDL of the open transaction block (ddlblock.go).
+	blockDDL []blockDDL
 
 	mu sync.Mutex
 	// cancel cancels the running statement (nil between statements).
@@ -66,7 +68,12 @@ func (s *session) cancelStatement() {
 const maxAutoRetries = 10
 
 func (s *session) run() {
-	defer s.releaseHold()
+	defer func() {
+		if s.tx != nil {
+			s.undoBlockDDL(0) // the client went away mid-transaction
+		}
+		s.releaseHold()
+	}()
 	for {
 		msg, err := s.be.Receive()
 		if err != nil {
@@ -188,7 +195,9 @@ func parseError(err error) error {
 
 func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalog) error {
 	if ts := stmt.GetTransactionStmt(); ts != nil {
+		before := s.tx
 		err := s.transactionStmt(ctx, ts)
+		s.afterTxnStmt(ts, before, err)
 		if s.tx == nil {
 			s.releaseHold()
 		}
@@ -197,10 +206,10 @@ func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalo
 	if s.tx != nil && s.tx.failed {
 		return errAborted
 	}
-	if s.tx != nil && isDDL(stmt) {
-		return errDDLInBlock
-	}
 	defer s.holdCatalog()()
+	if s.tx != nil && isDDL(stmt) {
+		return s.ddlInBlock(ctx, stmt, cat)
+	}
 	switch {
 	case stmt.GetVariableSetStmt() != nil:
 		return s.setVariable(stmt.GetVariableSetStmt())

@@ -132,11 +132,18 @@ func TestSchemaChangeTwoFrontends(t *testing.T) {
 	}
 	expectRows(t, b, "SELECT v, late FROM kv WHERE k = 2", fmt.Sprintf("%d,1", incs[2]+1))
 
-	// DDL inside a transaction block is refused (0A000) and puts it in the
-	// failed state.
+	// DDL other than CREATE inside a transaction block is refused (0A000)
+	// and puts it in the failed state.
 	mustExec(t, a, "BEGIN")
-	expectCode(t, a, "CREATE TABLE nope (x INT)", "0A000")
+	expectCode(t, a, "ALTER TABLE kv ADD COLUMN nope INT", "0A000")
+	expectCode(t, a, "SELECT 1", "25P02")
 	mustExec(t, a, "ROLLBACK")
+	// A table created in a block is published at once (documented); a
+	// rollback removes it everywhere.
+	mustExec(t, a, "BEGIN")
+	mustExec(t, a, "CREATE TABLE inblock (x INT)")
+	mustExec(t, a, "ROLLBACK")
+	expectCode(t, b, "SELECT * FROM inblock", "42P01")
 	// Dropping a column the primary key or an index uses is refused.
 	expectCode(t, a, "ALTER TABLE kv DROP COLUMN k", "0A000")
 	mustExec(t, a, "CREATE INDEX kv_v ON kv (v)")
