@@ -68,6 +68,46 @@ func TestSchemaChangeTwoFrontends(t *testing.T) {
 		}
 	}()
 
+	// A second writer on b uses column c while it exists: its only errors
+	// may be 42703 (c does not exist yet / any more). A reader on b reads
+	// whole rows throughout, without errors.
+	b2, b3 := connect(t, addrB), connect(t, addrB)
+	var cWrites, reads int
+	var cErr, rErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			_, err := b2.Exec(context.Background(), fmt.Sprintf("UPDATE kv SET c = c WHERE k = %d", i%keys+1))
+			var pe *pgconn.PgError
+			switch {
+			case err == nil:
+				cWrites++
+			case errors.As(err, &pe) && (pe.Code == "42703" || pe.Code == "40001"):
+			default:
+				cErr = err
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			rows, err := b3.Query(context.Background(), "SELECT * FROM kv")
+			if err == nil {
+				for rows.Next() {
+				}
+				rows.Close()
+				err = rows.Err()
+			}
+			if err != nil {
+				rErr = err
+				return
+			}
+			reads++
+		}
+	}()
+
 	pause := func() { time.Sleep(150 * time.Millisecond) }
 	pause()
 	mustExec(t, a, "ALTER TABLE kv ADD COLUMN c INT DEFAULT 7")
@@ -90,6 +130,13 @@ func TestSchemaChangeTwoFrontends(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("writer on the other frontend failed: %v", werr)
 	}
+	if cErr != nil || rErr != nil {
+		t.Fatalf("on the other frontend: writer of c: %v; reader: %v", cErr, rErr)
+	}
+	if cWrites == 0 || reads == 0 {
+		t.Fatalf("the other frontend did too little: %d writes of c, %d reads", cWrites, reads)
+	}
+	t.Logf("other frontend: %d inserts, %d writes of c, %d whole-table reads", inserted, cWrites, reads)
 	if inserted == 0 || incs[1] == 0 {
 		t.Fatalf("the writer did too little: %d inserts, %d increments of key 1", inserted, incs[1])
 	}
