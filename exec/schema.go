@@ -114,6 +114,9 @@ func Validate(ctx context.Context, t *planner.Table, kv KV, notNull []int, check
 	var bound []planner.Expr
 	for _, name := range checks {
 		i := t.CheckByName(name)
+		if i < 0 {
+			return nil, pgerr.New(pgerr.Internal, "check constraint %q of relation %q is gone", name, t.Name)
+		}
 		e, _, err := planner.BindCheck(t, t.Checks[i].Expr)
 		if err != nil {
 			return nil, err

@@ -63,10 +63,10 @@ type AlterResult struct {
 	// that were added (to be validated against the existing rows).
 	NotNull []string
 	Checks  []string
-	// Missing holds, per ordinal of an added column with a default, the
-	// default expression: its value (evaluated once) is what existing rows
-	// read for the column.
-	Missing map[int]Expr
+	// Missing holds, per id of an added column with a default, the default
+	// expression: its value (evaluated once) is what existing rows read for
+	// the column.
+	Missing map[uint32]Expr
 	// Interim, when set, must be published (and seen by every frontend)
 	// before Table: the old definition with the dropped NOT NULL columns
 	// made nullable, so no frontend still enforces NOT NULL on a column
@@ -153,7 +153,7 @@ func ApplyAlter(cur *Table, p *AlterTable) (*AlterResult, error) {
 	if t.NextColumnID == 0 {
 		t.NextColumnID = nextID(t)
 	}
-	res := &AlterResult{Table: t, Missing: map[int]Expr{}}
+	res := &AlterResult{Table: t, Missing: map[uint32]Expr{}}
 	droppedNotNull := map[uint32]bool{}
 	for _, c := range p.Cmds {
 		col := -1
@@ -206,6 +206,8 @@ func ApplyAlter(cur *Table, p *AlterTable) (*AlterResult, error) {
 				}
 				if !reads {
 					keep = append(keep, ck)
+				} else {
+					res.Checks = remove(res.Checks, ck.Name)
 				}
 			}
 			t.Checks = keep
@@ -323,7 +325,6 @@ func addColumn(t *Table, c AlterCmd, res *AlterResult) error {
 		}
 	}
 	t.Columns = append(t.Columns, col)
-	ord := len(t.Columns) - 1
 	if col.Default != "" {
 		e, err := DefaultExpr(t, col)
 		if err != nil {
@@ -332,7 +333,7 @@ func addColumn(t *Table, c AlterCmd, res *AlterResult) error {
 		if volatile(e) {
 			return pgerr.New(pgerr.FeatureNotSupported, "ADD COLUMN with a volatile DEFAULT is not supported yet (existing rows would need a rewrite)")
 		}
-		res.Missing[ord] = e
+		res.Missing[col.ID] = e
 	}
 	if !col.Nullable {
 		res.NotNull = append(res.NotNull, col.Name)

@@ -65,7 +65,16 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 	if next.Name != cur.Name && s.relationExists(ctx, next.Name) {
 		return pgerr.New(pgerr.DuplicateTable, "relation %q already exists", next.Name)
 	}
-	for ord, e := range res.Missing {
+	for id, e := range res.Missing {
+		ord := -1
+		for i, c := range next.Columns {
+			if c.ID == id {
+				ord = i
+			}
+		}
+		if ord < 0 {
+			continue // added and dropped again
+		}
 		d, err := exec.EvalConst(ctx, e)
 		if err == nil {
 			d, err = types.Cast(d, next.Columns[ord].Type)
@@ -124,7 +133,9 @@ func (s *session) validate(ctx context.Context, base, next *planner.Table, res *
 	}
 	var notNull []int
 	for _, name := range res.NotNull {
-		notNull = append(notNull, published.ColumnIndex(name))
+		if o := published.ColumnIndex(name); o >= 0 {
+			notNull = append(notNull, o)
+		}
 	}
 	var found *exec.Violation
 	err := s.inTxn(ctx, func(kv exec.KV) error {
