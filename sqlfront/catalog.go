@@ -20,8 +20,9 @@ type catalogCache struct {
 	version uint64
 	byName  map[string]*planner.Table
 	byID    map[uint32]*planner.Table
-	// inUse counts the statements running per catalog version, and
-	// seenChanged wakes the reporter (schema.go).
+	// inUse counts the statements running per catalog version (guarded
+	// by holdMu), and seenChanged wakes the reporter (schema.go).
+	holdMu      sync.Mutex
 	inUse       map[uint64]int
 	seenChanged chan struct{}
 }

@@ -20,25 +20,29 @@ import (
 var schemaWaitTimeout = 30 * time.Second
 
 // acquire records that a statement starts on the current catalog version.
+//
+// inUse has a mutex of its own (holdMu, taken before mu), so statements
+// starting and ending do not contend with catalog lookups.
 func (c *catalogCache) acquire() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.holdMu.Lock()
+	defer c.holdMu.Unlock()
 	if c.inUse == nil {
 		c.inUse = map[uint64]int{}
 	}
-	c.inUse[c.version]++
-	return c.version
+	v := c.currentVersion()
+	c.inUse[v]++
+	return v
 }
 
 // release records that a statement holding version v ended.
 func (c *catalogCache) release(v uint64) {
-	c.mu.Lock()
+	c.holdMu.Lock()
 	c.inUse[v]--
 	last := c.inUse[v] <= 0
 	if last {
 		delete(c.inUse, v)
 	}
-	c.mu.Unlock()
+	c.holdMu.Unlock()
 	if last {
 		c.changed()
 	}
@@ -47,9 +51,9 @@ func (c *catalogCache) release(v uint64) {
 // oldestInUse returns the oldest catalog version a statement holds, or
 // the current version when that is older or none is held.
 func (c *catalogCache) oldestInUse() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	oldest := c.version
+	c.holdMu.Lock()
+	defer c.holdMu.Unlock()
+	oldest := c.currentVersion()
 	for v := range c.inUse {
 		oldest = min(oldest, v)
 	}
