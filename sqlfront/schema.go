@@ -43,7 +43,9 @@ func (c *catalogCache) release(v uint64) {
 		delete(c.inUse, v)
 	}
 	c.holdMu.Unlock()
-	if last {
+	// Only the end of an older version's last hold can move the oldest
+	// version in use (the current version always counts).
+	if last && v < c.currentVersion() {
 		c.changed()
 	}
 }
