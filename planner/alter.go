@@ -462,3 +462,56 @@ func walkMessages(m protoreflect.Message, f func(protoreflect.Message)) {
 		return true
 	})
 }
+
+// ViewReads reports whether the SQL of a view's query reads the table and,
+// when column is not "", whether it may read that column of it (a column
+// reference of that name, or a *). It errs on the side of yes.
+func ViewReads(query, table, column string) bool {
+	res, err := pg.Parse(query)
+	if err != nil {
+		return true
+	}
+	readsTable, readsColumn := false, false
+	for _, st := range res.Stmts {
+		walkMessages(st.ProtoReflect(), func(m protoreflect.Message) {
+			switch n := m.Interface().(type) {
+			case *pg.RangeVar:
+				readsTable = readsTable || n.Relname == table
+			case *pg.ColumnRef:
+				if len(n.Fields) > 0 {
+					last := n.Fields[len(n.Fields)-1]
+					readsColumn = readsColumn || last.GetAStar() != nil || last.GetString_().GetSval() == column
+				}
+			}
+		})
+	}
+	if column == "" {
+		return readsTable
+	}
+	return readsTable && readsColumn
+}
+
+// ViewConflict returns the error for an action of p that would break a
+// view reading the table (views store their query as SQL text, which a
+// rename or a dropped column would leave pointing at nothing), or nil.
+func ViewConflict(p *AlterTable, table, view, query string) error {
+	for _, c := range p.Cmds {
+		switch c.Op {
+		case AlterRenameTable:
+			if ViewReads(query, table, "") {
+				return pgerr.New(pgerr.FeatureNotSupported, "cannot rename table %q: view %q depends on it", table, view)
+			}
+		case AlterRenameColumn:
+			if ViewReads(query, table, c.Column) {
+				return pgerr.New(pgerr.FeatureNotSupported, "cannot rename column %q of table %q: view %q may depend on it", c.Column, table, view)
+			}
+		case AlterDropColumn:
+			if ViewReads(query, table, c.Column) {
+				return pgerr.New("2BP01", "cannot drop column %s of table %s because other objects depend on it", c.Column, table).
+					WithDetail("view %s depends on column %s of table %s", view, c.Column, table).
+					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+			}
+		}
+	}
+	return nil
+}

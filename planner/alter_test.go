@@ -92,3 +92,22 @@ func TestChooseCheckName(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestViewReads(t *testing.T) {
+	for _, c := range []struct {
+		query, table, column string
+		want                 bool
+	}{
+		{"SELECT a FROM t", "t", "", true},
+		{"SELECT a FROM u", "t", "", false},
+		{"SELECT a FROM t", "t", "a", true},
+		{"SELECT a FROM t", "t", "b", false},
+		{"SELECT * FROM t", "t", "b", true},
+		{"SELECT x.b FROM u JOIN t AS x ON true", "t", "b", true},
+		{"SELECT 1 FROM u WHERE EXISTS (SELECT b FROM t)", "t", "b", true},
+	} {
+		if got := ViewReads(c.query, c.table, c.column); got != c.want {
+			t.Errorf("ViewReads(%q, %q, %q) = %v", c.query, c.table, c.column, got)
+		}
+	}
+}

@@ -61,6 +61,11 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 	if err != nil {
 		return err
 	}
+	for _, v := range s.srv.catalog.views() {
+		if err := planner.ViewConflict(p, cur.Name, v.Name, v.ViewQuery); err != nil {
+			return err
+		}
+	}
 	next := res.Table
 	if next.Name != cur.Name && s.relationExists(ctx, next.Name) {
 		return pgerr.New(pgerr.DuplicateTable, "relation %q already exists", next.Name)
@@ -159,4 +164,17 @@ func (s *session) validate(ctx context.Context, base, next *planner.Table, res *
 		return pgerr.New(pgerr.NotNullViolation, "column %q of relation %q contains null values", found.Column, base.Name)
 	}
 	return pgerr.New(pgerr.CheckViolation, "check constraint %q of relation %q is violated by some row", found.Check, base.Name)
+}
+
+// views returns the views of the catalog.
+func (c *catalogCache) views() []*planner.Table {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []*planner.Table
+	for _, t := range c.byName {
+		if t.ViewQuery != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
