@@ -3,6 +3,7 @@ package sqlfront
 import (
 	"context"
 	"fmt"
+	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -96,7 +97,8 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 	}
 	// Every frontend must be on the current version before the next one
 	// is published (other DDL does not wait after itself).
-	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+	deadline := time.Now().Add(schemaWaitTimeout)
+	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion(), deadline); err != nil {
 		return err
 	}
 	base := cur
@@ -105,7 +107,7 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 		if err := s.alterTable(ctx, res.Interim); err != nil {
 			return err
 		}
-		if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+		if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion(), deadline); err != nil {
 			return err
 		}
 		if base = s.srv.catalog.lookupID(cur.ID); base == nil {
@@ -116,7 +118,7 @@ func (s *session) alterOnce(ctx context.Context, p *planner.AlterTable) error {
 	if err := s.alterTable(ctx, next); err != nil {
 		return err
 	}
-	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion()); err != nil {
+	if err := s.awaitSchema(ctx, s.srv.catalog.currentVersion(), deadline); err != nil {
 		return err
 	}
 	if len(res.NotNull) > 0 || len(res.Checks) > 0 {

@@ -14,9 +14,10 @@ import (
 // frontend reports at least the version it published, so at most two
 // versions are in use at once.
 
-// schemaWaitTimeout bounds that wait: a frontend that does not catch up
-// by then (a statement running longer, a frontend cut off from the
-// metadata service but not yet expired) is logged and not waited for.
+// schemaWaitTimeout bounds those waits, together, for one statement: a
+// frontend that does not catch up by then (a statement running longer, a
+// frontend cut off from the metadata service but not yet expired) is
+// logged and not waited for.
 var schemaWaitTimeout = 30 * time.Second
 
 // acquire records that a statement starts on the current catalog version.
@@ -133,10 +134,9 @@ func (s *Server) reportSeenLoop(interval time.Duration) {
 // statements runs on a catalog older than version (bounded by
 // schemaWaitTimeout). The session's own statement stops holding its
 // version first.
-func (s *session) awaitSchema(ctx context.Context, version uint64) error {
+func (s *session) awaitSchema(ctx context.Context, version uint64, deadline time.Time) error {
 	s.releaseHold()
 	s.srv.catalog.changed()
-	deadline := time.Now().Add(schemaWaitTimeout)
 	backoff := 5 * time.Millisecond
 	for {
 		lagging, err := s.laggingFrontends(ctx, version)
