@@ -134,6 +134,12 @@ type ColumnDescriptor struct {
 	// owned_sequence_id is the sequence this column owns (SERIAL, identity):
 	// dropped with the table.
 	OwnedSequenceId uint32 `protobuf:"varint,31,opt,name=owned_sequence_id,json=ownedSequenceId,proto3" json:"owned_sequence_id,omitempty"`
+	// missing_value is the text form of the value that rows written before
+	// the column was added (which lack it) read as: the column's default
+	// when ADD COLUMN ran; has_missing_value says whether there is one
+	// (without it such rows read NULL).
+	MissingValue    string `protobuf:"bytes,20,opt,name=missing_value,json=missingValue,proto3" json:"missing_value,omitempty"`
+	HasMissingValue bool   `protobuf:"varint,21,opt,name=has_missing_value,json=hasMissingValue,proto3" json:"has_missing_value,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -224,6 +230,20 @@ func (x *ColumnDescriptor) GetOwnedSequenceId() uint32 {
 	return 0
 }
 
+func (x *ColumnDescriptor) GetMissingValue() string {
+	if x != nil {
+		return x.MissingValue
+	}
+	return ""
+}
+
+func (x *ColumnDescriptor) GetHasMissingValue() bool {
+	if x != nil {
+		return x.HasMissingValue
+	}
+	return false
+}
+
 type TableDescriptor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -242,7 +262,9 @@ type TableDescriptor struct {
 	NextIndexId uint32             `protobuf:"varint,10,opt,name=next_index_id,json=nextIndexId,proto3" json:"next_index_id,omitempty"`
 	// sequence, when set, makes this a sequence (it has no rows or ranges;
 	// its state is kept apart from the catalog, see SequenceAllocate).
-	Sequence      *SequenceDescriptor `protobuf:"bytes,30,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence *SequenceDescriptor `protobuf:"bytes,30,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// checks are the table's CHECK constraints.
+	Checks        []*SchemaCheck `protobuf:"bytes,20,rep,name=checks,proto3" json:"checks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -354,6 +376,67 @@ func (x *TableDescriptor) GetSequence() *SequenceDescriptor {
 	return nil
 }
 
+func (x *TableDescriptor) GetChecks() []*SchemaCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// SchemaCheck is a CHECK constraint: its name and the SQL text of its
+// boolean expression over the table's columns.
+type SchemaCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Expr          string                 `protobuf:"bytes,2,opt,name=expr,proto3" json:"expr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaCheck) Reset() {
+	*x = SchemaCheck{}
+	mi := &file_meta_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaCheck) ProtoMessage() {}
+
+func (x *SchemaCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaCheck.ProtoReflect.Descriptor instead.
+func (*SchemaCheck) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SchemaCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SchemaCheck) GetExpr() string {
+	if x != nil {
+		return x.Expr
+	}
+	return ""
+}
+
 // SequenceDescriptor holds a sequence's options (PostgreSQL's pg_sequence).
 type SequenceDescriptor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -371,7 +454,7 @@ type SequenceDescriptor struct {
 
 func (x *SequenceDescriptor) Reset() {
 	*x = SequenceDescriptor{}
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -383,7 +466,7 @@ func (x *SequenceDescriptor) String() string {
 func (*SequenceDescriptor) ProtoMessage() {}
 
 func (x *SequenceDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[4]
+	mi := &file_meta_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -396,7 +479,7 @@ func (x *SequenceDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceDescriptor.ProtoReflect.Descriptor instead.
 func (*SequenceDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{4}
+	return file_meta_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SequenceDescriptor) GetType() string {
@@ -460,7 +543,7 @@ type SequenceState struct {
 
 func (x *SequenceState) Reset() {
 	*x = SequenceState{}
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +555,7 @@ func (x *SequenceState) String() string {
 func (*SequenceState) ProtoMessage() {}
 
 func (x *SequenceState) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[5]
+	mi := &file_meta_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +568,7 @@ func (x *SequenceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceState.ProtoReflect.Descriptor instead.
 func (*SequenceState) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{5}
+	return file_meta_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SequenceState) GetLastValue() int64 {
@@ -512,7 +595,7 @@ type SequenceAllocateRequest struct {
 
 func (x *SequenceAllocateRequest) Reset() {
 	*x = SequenceAllocateRequest{}
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +607,7 @@ func (x *SequenceAllocateRequest) String() string {
 func (*SequenceAllocateRequest) ProtoMessage() {}
 
 func (x *SequenceAllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[6]
+	mi := &file_meta_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +620,7 @@ func (x *SequenceAllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceAllocateRequest.ProtoReflect.Descriptor instead.
 func (*SequenceAllocateRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{6}
+	return file_meta_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SequenceAllocateRequest) GetSequenceId() uint32 {
@@ -568,7 +651,7 @@ type SequenceAllocateResponse struct {
 
 func (x *SequenceAllocateResponse) Reset() {
 	*x = SequenceAllocateResponse{}
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +663,7 @@ func (x *SequenceAllocateResponse) String() string {
 func (*SequenceAllocateResponse) ProtoMessage() {}
 
 func (x *SequenceAllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[7]
+	mi := &file_meta_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +676,7 @@ func (x *SequenceAllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceAllocateResponse.ProtoReflect.Descriptor instead.
 func (*SequenceAllocateResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{7}
+	return file_meta_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SequenceAllocateResponse) GetFirst() int64 {
@@ -640,7 +723,7 @@ type SequenceSetRequest struct {
 
 func (x *SequenceSetRequest) Reset() {
 	*x = SequenceSetRequest{}
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +735,7 @@ func (x *SequenceSetRequest) String() string {
 func (*SequenceSetRequest) ProtoMessage() {}
 
 func (x *SequenceSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[8]
+	mi := &file_meta_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +748,7 @@ func (x *SequenceSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceSetRequest.ProtoReflect.Descriptor instead.
 func (*SequenceSetRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{8}
+	return file_meta_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SequenceSetRequest) GetSequenceId() uint32 {
@@ -711,7 +794,7 @@ type SequenceSetResponse struct {
 
 func (x *SequenceSetResponse) Reset() {
 	*x = SequenceSetResponse{}
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +806,7 @@ func (x *SequenceSetResponse) String() string {
 func (*SequenceSetResponse) ProtoMessage() {}
 
 func (x *SequenceSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[9]
+	mi := &file_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +819,7 @@ func (x *SequenceSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceSetResponse.ProtoReflect.Descriptor instead.
 func (*SequenceSetResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{9}
+	return file_meta_proto_rawDescGZIP(), []int{10}
 }
 
 type SequenceGetRequest struct {
@@ -748,7 +831,7 @@ type SequenceGetRequest struct {
 
 func (x *SequenceGetRequest) Reset() {
 	*x = SequenceGetRequest{}
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +843,7 @@ func (x *SequenceGetRequest) String() string {
 func (*SequenceGetRequest) ProtoMessage() {}
 
 func (x *SequenceGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[10]
+	mi := &file_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +856,7 @@ func (x *SequenceGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SequenceGetRequest.ProtoReflect.Descriptor instead.
 func (*SequenceGetRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{10}
+	return file_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SequenceGetRequest) GetSequenceId() uint32 {
@@ -797,7 +880,7 @@ type IndexDescriptor struct {
 
 func (x *IndexDescriptor) Reset() {
 	*x = IndexDescriptor{}
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +892,7 @@ func (x *IndexDescriptor) String() string {
 func (*IndexDescriptor) ProtoMessage() {}
 
 func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[11]
+	mi := &file_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +905,7 @@ func (x *IndexDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexDescriptor.ProtoReflect.Descriptor instead.
 func (*IndexDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{11}
+	return file_meta_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IndexDescriptor) GetId() uint32 {
@@ -872,7 +955,7 @@ type AlterTableRequest struct {
 
 func (x *AlterTableRequest) Reset() {
 	*x = AlterTableRequest{}
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +967,7 @@ func (x *AlterTableRequest) String() string {
 func (*AlterTableRequest) ProtoMessage() {}
 
 func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[12]
+	mi := &file_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +980,7 @@ func (x *AlterTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableRequest.ProtoReflect.Descriptor instead.
 func (*AlterTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{12}
+	return file_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AlterTableRequest) GetTable() *TableDescriptor {
@@ -923,7 +1006,7 @@ type AlterTableResponse struct {
 
 func (x *AlterTableResponse) Reset() {
 	*x = AlterTableResponse{}
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1018,7 @@ func (x *AlterTableResponse) String() string {
 func (*AlterTableResponse) ProtoMessage() {}
 
 func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[13]
+	mi := &file_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1031,7 @@ func (x *AlterTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterTableResponse.ProtoReflect.Descriptor instead.
 func (*AlterTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{13}
+	return file_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AlterTableResponse) GetTable() *TableDescriptor {
@@ -969,7 +1052,7 @@ type CreateTableRequest struct {
 
 func (x *CreateTableRequest) Reset() {
 	*x = CreateTableRequest{}
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1064,7 @@ func (x *CreateTableRequest) String() string {
 func (*CreateTableRequest) ProtoMessage() {}
 
 func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[14]
+	mi := &file_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1077,7 @@ func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
 func (*CreateTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{14}
+	return file_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateTableRequest) GetTable() *TableDescriptor {
@@ -1022,7 +1105,7 @@ type CreateTableResponse struct {
 
 func (x *CreateTableResponse) Reset() {
 	*x = CreateTableResponse{}
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1117,7 @@ func (x *CreateTableResponse) String() string {
 func (*CreateTableResponse) ProtoMessage() {}
 
 func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[15]
+	mi := &file_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1130,7 @@ func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
 func (*CreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{15}
+	return file_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateTableResponse) GetTable() *TableDescriptor {
@@ -1077,7 +1160,7 @@ type DropTableRequest struct {
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1172,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[16]
+	mi := &file_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1185,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{16}
+	return file_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DropTableRequest) GetName() string {
@@ -1135,7 +1218,7 @@ type DropTableResponse struct {
 
 func (x *DropTableResponse) Reset() {
 	*x = DropTableResponse{}
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1230,7 @@ func (x *DropTableResponse) String() string {
 func (*DropTableResponse) ProtoMessage() {}
 
 func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[17]
+	mi := &file_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1243,7 @@ func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
 func (*DropTableResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{17}
+	return file_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DropTableResponse) GetDropped() bool {
@@ -1178,7 +1261,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1273,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[18]
+	mi := &file_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1286,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{18}
+	return file_meta_proto_rawDescGZIP(), []int{19}
 }
 
 type WatchCatalogRequest struct {
@@ -1214,7 +1297,7 @@ type WatchCatalogRequest struct {
 
 func (x *WatchCatalogRequest) Reset() {
 	*x = WatchCatalogRequest{}
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1309,7 @@ func (x *WatchCatalogRequest) String() string {
 func (*WatchCatalogRequest) ProtoMessage() {}
 
 func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[19]
+	mi := &file_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1322,7 @@ func (x *WatchCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCatalogRequest.ProtoReflect.Descriptor instead.
 func (*WatchCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{19}
+	return file_meta_proto_rawDescGZIP(), []int{20}
 }
 
 type Catalog struct {
@@ -1253,7 +1336,7 @@ type Catalog struct {
 
 func (x *Catalog) Reset() {
 	*x = Catalog{}
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1348,7 @@ func (x *Catalog) String() string {
 func (*Catalog) ProtoMessage() {}
 
 func (x *Catalog) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[20]
+	mi := &file_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1361,7 @@ func (x *Catalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catalog.ProtoReflect.Descriptor instead.
 func (*Catalog) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{20}
+	return file_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Catalog) GetVersion() uint64 {
@@ -1304,7 +1387,7 @@ type LookupRangeRequest struct {
 
 func (x *LookupRangeRequest) Reset() {
 	*x = LookupRangeRequest{}
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1399,7 @@ func (x *LookupRangeRequest) String() string {
 func (*LookupRangeRequest) ProtoMessage() {}
 
 func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[21]
+	mi := &file_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1412,7 @@ func (x *LookupRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeRequest.ProtoReflect.Descriptor instead.
 func (*LookupRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{21}
+	return file_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LookupRangeRequest) GetKey() []byte {
@@ -1348,7 +1431,7 @@ type LookupRangeResponse struct {
 
 func (x *LookupRangeResponse) Reset() {
 	*x = LookupRangeResponse{}
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1443,7 @@ func (x *LookupRangeResponse) String() string {
 func (*LookupRangeResponse) ProtoMessage() {}
 
 func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[22]
+	mi := &file_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1456,7 @@ func (x *LookupRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRangeResponse.ProtoReflect.Descriptor instead.
 func (*LookupRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{22}
+	return file_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LookupRangeResponse) GetRange() *RangeDescriptor {
@@ -1394,7 +1477,7 @@ type ScanRangesRequest struct {
 
 func (x *ScanRangesRequest) Reset() {
 	*x = ScanRangesRequest{}
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1489,7 @@ func (x *ScanRangesRequest) String() string {
 func (*ScanRangesRequest) ProtoMessage() {}
 
 func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[23]
+	mi := &file_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1502,7 @@ func (x *ScanRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesRequest.ProtoReflect.Descriptor instead.
 func (*ScanRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{23}
+	return file_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ScanRangesRequest) GetStartKey() []byte {
@@ -1445,7 +1528,7 @@ type ScanRangesResponse struct {
 
 func (x *ScanRangesResponse) Reset() {
 	*x = ScanRangesResponse{}
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1540,7 @@ func (x *ScanRangesResponse) String() string {
 func (*ScanRangesResponse) ProtoMessage() {}
 
 func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[24]
+	mi := &file_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1553,7 @@ func (x *ScanRangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRangesResponse.ProtoReflect.Descriptor instead.
 func (*ScanRangesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{24}
+	return file_meta_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ScanRangesResponse) GetRanges() []*RangeDescriptor {
@@ -1488,7 +1571,7 @@ type WatchRangesRequest struct {
 
 func (x *WatchRangesRequest) Reset() {
 	*x = WatchRangesRequest{}
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1583,7 @@ func (x *WatchRangesRequest) String() string {
 func (*WatchRangesRequest) ProtoMessage() {}
 
 func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[25]
+	mi := &file_meta_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1596,7 @@ func (x *WatchRangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchRangesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{25}
+	return file_meta_proto_rawDescGZIP(), []int{26}
 }
 
 type RangeEvent struct {
@@ -1527,7 +1610,7 @@ type RangeEvent struct {
 
 func (x *RangeEvent) Reset() {
 	*x = RangeEvent{}
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1622,7 @@ func (x *RangeEvent) String() string {
 func (*RangeEvent) ProtoMessage() {}
 
 func (x *RangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[26]
+	mi := &file_meta_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1635,7 @@ func (x *RangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeEvent.ProtoReflect.Descriptor instead.
 func (*RangeEvent) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{26}
+	return file_meta_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RangeEvent) GetSnapshot() bool {
@@ -1585,7 +1668,7 @@ type SplitRangeRequest struct {
 
 func (x *SplitRangeRequest) Reset() {
 	*x = SplitRangeRequest{}
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1680,7 @@ func (x *SplitRangeRequest) String() string {
 func (*SplitRangeRequest) ProtoMessage() {}
 
 func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[27]
+	mi := &file_meta_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1693,7 @@ func (x *SplitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeRequest.ProtoReflect.Descriptor instead.
 func (*SplitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{27}
+	return file_meta_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SplitRangeRequest) GetSplitKey() []byte {
@@ -1630,7 +1713,7 @@ type SplitRangeResponse struct {
 
 func (x *SplitRangeResponse) Reset() {
 	*x = SplitRangeResponse{}
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1725,7 @@ func (x *SplitRangeResponse) String() string {
 func (*SplitRangeResponse) ProtoMessage() {}
 
 func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[28]
+	mi := &file_meta_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1738,7 @@ func (x *SplitRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitRangeResponse.ProtoReflect.Descriptor instead.
 func (*SplitRangeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{28}
+	return file_meta_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SplitRangeResponse) GetLeft() *RangeDescriptor {
@@ -1685,7 +1768,7 @@ type NodeDescriptor struct {
 
 func (x *NodeDescriptor) Reset() {
 	*x = NodeDescriptor{}
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1780,7 @@ func (x *NodeDescriptor) String() string {
 func (*NodeDescriptor) ProtoMessage() {}
 
 func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[29]
+	mi := &file_meta_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1793,7 @@ func (x *NodeDescriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDescriptor.ProtoReflect.Descriptor instead.
 func (*NodeDescriptor) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{29}
+	return file_meta_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *NodeDescriptor) GetId() uint64 {
@@ -1753,7 +1836,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1848,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[30]
+	mi := &file_meta_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1861,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{30}
+	return file_meta_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNodeRequest) GetId() uint64 {
@@ -1812,7 +1895,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +1907,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[31]
+	mi := &file_meta_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +1920,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{31}
+	return file_meta_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RegisterNodeResponse) GetId() uint64 {
@@ -1866,7 +1949,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1961,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[32]
+	mi := &file_meta_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1974,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{32}
+	return file_meta_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HeartbeatRequest) GetId() uint64 {
@@ -1916,7 +1999,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_meta_proto_msgTypes[33]
+	mi := &file_meta_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2011,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[33]
+	mi := &file_meta_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2024,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{33}
+	return file_meta_proto_rawDescGZIP(), []int{34}
 }
 
 type ListNodesRequest struct {
@@ -1952,7 +2035,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_meta_proto_msgTypes[34]
+	mi := &file_meta_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2047,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[34]
+	mi := &file_meta_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2060,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{34}
+	return file_meta_proto_rawDescGZIP(), []int{35}
 }
 
 type ListNodesResponse struct {
@@ -1989,7 +2072,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_meta_proto_msgTypes[35]
+	mi := &file_meta_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2084,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[35]
+	mi := &file_meta_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2097,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{35}
+	return file_meta_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeDescriptor {
@@ -2035,7 +2118,7 @@ type DetectDeadlockRequest struct {
 
 func (x *DetectDeadlockRequest) Reset() {
 	*x = DetectDeadlockRequest{}
-	mi := &file_meta_proto_msgTypes[36]
+	mi := &file_meta_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2130,7 @@ func (x *DetectDeadlockRequest) String() string {
 func (*DetectDeadlockRequest) ProtoMessage() {}
 
 func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[36]
+	mi := &file_meta_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2143,7 @@ func (x *DetectDeadlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockRequest.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{36}
+	return file_meta_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DetectDeadlockRequest) GetWaiterTs() uint64 {
@@ -2097,7 +2180,7 @@ type DetectDeadlockResponse struct {
 
 func (x *DetectDeadlockResponse) Reset() {
 	*x = DetectDeadlockResponse{}
-	mi := &file_meta_proto_msgTypes[37]
+	mi := &file_meta_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2192,7 @@ func (x *DetectDeadlockResponse) String() string {
 func (*DetectDeadlockResponse) ProtoMessage() {}
 
 func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[37]
+	mi := &file_meta_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2205,7 @@ func (x *DetectDeadlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectDeadlockResponse.ProtoReflect.Descriptor instead.
 func (*DetectDeadlockResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{37}
+	return file_meta_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DetectDeadlockResponse) GetDeadlock() bool {
@@ -2147,7 +2230,7 @@ type GetSafePointRequest struct {
 
 func (x *GetSafePointRequest) Reset() {
 	*x = GetSafePointRequest{}
-	mi := &file_meta_proto_msgTypes[38]
+	mi := &file_meta_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2242,7 @@ func (x *GetSafePointRequest) String() string {
 func (*GetSafePointRequest) ProtoMessage() {}
 
 func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[38]
+	mi := &file_meta_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2255,7 @@ func (x *GetSafePointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointRequest.ProtoReflect.Descriptor instead.
 func (*GetSafePointRequest) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{38}
+	return file_meta_proto_rawDescGZIP(), []int{39}
 }
 
 type GetSafePointResponse struct {
@@ -2184,7 +2267,7 @@ type GetSafePointResponse struct {
 
 func (x *GetSafePointResponse) Reset() {
 	*x = GetSafePointResponse{}
-	mi := &file_meta_proto_msgTypes[39]
+	mi := &file_meta_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2279,7 @@ func (x *GetSafePointResponse) String() string {
 func (*GetSafePointResponse) ProtoMessage() {}
 
 func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meta_proto_msgTypes[39]
+	mi := &file_meta_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2292,7 @@ func (x *GetSafePointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSafePointResponse.ProtoReflect.Descriptor instead.
 func (*GetSafePointResponse) Descriptor() ([]byte, []int) {
-	return file_meta_proto_rawDescGZIP(), []int{39}
+	return file_meta_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetSafePointResponse) GetSafePoint() uint64 {
@@ -2217,6 +2300,226 @@ func (x *GetSafePointResponse) GetSafePoint() uint64 {
 		return x.SafePoint
 	}
 	return 0
+}
+
+type SchemaReportSeenRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NodeId         uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	CatalogVersion uint64                 `protobuf:"varint,2,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SchemaReportSeenRequest) Reset() {
+	*x = SchemaReportSeenRequest{}
+	mi := &file_meta_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaReportSeenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaReportSeenRequest) ProtoMessage() {}
+
+func (x *SchemaReportSeenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaReportSeenRequest.ProtoReflect.Descriptor instead.
+func (*SchemaReportSeenRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SchemaReportSeenRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *SchemaReportSeenRequest) GetCatalogVersion() uint64 {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return 0
+}
+
+type SchemaReportSeenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaReportSeenResponse) Reset() {
+	*x = SchemaReportSeenResponse{}
+	mi := &file_meta_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaReportSeenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaReportSeenResponse) ProtoMessage() {}
+
+func (x *SchemaReportSeenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaReportSeenResponse.ProtoReflect.Descriptor instead.
+func (*SchemaReportSeenResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{42}
+}
+
+type SchemaSeenVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaSeenVersionsRequest) Reset() {
+	*x = SchemaSeenVersionsRequest{}
+	mi := &file_meta_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaSeenVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaSeenVersionsRequest) ProtoMessage() {}
+
+func (x *SchemaSeenVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaSeenVersionsRequest.ProtoReflect.Descriptor instead.
+func (*SchemaSeenVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{43}
+}
+
+type SchemaNodeVersion struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NodeId         uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	CatalogVersion uint64                 `protobuf:"varint,2,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SchemaNodeVersion) Reset() {
+	*x = SchemaNodeVersion{}
+	mi := &file_meta_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaNodeVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaNodeVersion) ProtoMessage() {}
+
+func (x *SchemaNodeVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaNodeVersion.ProtoReflect.Descriptor instead.
+func (*SchemaNodeVersion) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SchemaNodeVersion) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *SchemaNodeVersion) GetCatalogVersion() uint64 {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return 0
+}
+
+type SchemaSeenVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []*SchemaNodeVersion   `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaSeenVersionsResponse) Reset() {
+	*x = SchemaSeenVersionsResponse{}
+	mi := &file_meta_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaSeenVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaSeenVersionsResponse) ProtoMessage() {}
+
+func (x *SchemaSeenVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meta_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaSeenVersionsResponse.ProtoReflect.Descriptor instead.
+func (*SchemaSeenVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *SchemaSeenVersionsResponse) GetNodes() []*SchemaNodeVersion {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
 }
 
 var File_meta_proto protoreflect.FileDescriptor
@@ -2229,7 +2532,7 @@ const file_meta_proto_rawDesc = "" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"J\n" +
 	"\x14GetTimestampResponse\x12\x1c\n" +
 	"\ttimestamp\x18\x01 \x01(\x04R\ttimestamp\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\xe9\x01\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xba\x02\n" +
 	"\x10ColumnDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2238,7 +2541,9 @@ const file_meta_proto_rawDesc = "" +
 	"\x06hidden\x18\x05 \x01(\bR\x06hidden\x12!\n" +
 	"\fdefault_expr\x18\x06 \x01(\tR\vdefaultExpr\x12\x1a\n" +
 	"\bidentity\x18\x1e \x01(\tR\bidentity\x12*\n" +
-	"\x11owned_sequence_id\x18\x1f \x01(\rR\x0fownedSequenceId\"\xb4\x03\n" +
+	"\x11owned_sequence_id\x18\x1f \x01(\rR\x0fownedSequenceId\x12#\n" +
+	"\rmissing_value\x18\x14 \x01(\tR\fmissingValue\x12*\n" +
+	"\x11has_missing_value\x18\x15 \x01(\bR\x0fhasMissingValue\"\xe7\x03\n" +
 	"\x0fTableDescriptor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2253,7 +2558,11 @@ const file_meta_proto_rawDesc = "" +
 	"\aindexes\x18\t \x03(\v2\x1d.shardsql.api.IndexDescriptorR\aindexes\x12\"\n" +
 	"\rnext_index_id\x18\n" +
 	" \x01(\rR\vnextIndexId\x12<\n" +
-	"\bsequence\x18\x1e \x01(\v2 .shardsql.api.SequenceDescriptorR\bsequence\"\xc2\x01\n" +
+	"\bsequence\x18\x1e \x01(\v2 .shardsql.api.SequenceDescriptorR\bsequence\x121\n" +
+	"\x06checks\x18\x14 \x03(\v2\x19.shardsql.api.SchemaCheckR\x06checks\"5\n" +
+	"\vSchemaCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04expr\x18\x02 \x01(\tR\x04expr\"\xc2\x01\n" +
 	"\x12SequenceDescriptor\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1c\n" +
 	"\tincrement\x18\x02 \x01(\x03R\tincrement\x12\x1b\n" +
@@ -2365,7 +2674,17 @@ const file_meta_proto_rawDesc = "" +
 	"\x13GetSafePointRequest\"5\n" +
 	"\x14GetSafePointResponse\x12\x1d\n" +
 	"\n" +
-	"safe_point\x18\x01 \x01(\x04R\tsafePoint2\xd1\v\n" +
+	"safe_point\x18\x01 \x01(\x04R\tsafePoint\"[\n" +
+	"\x17SchemaReportSeenRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12'\n" +
+	"\x0fcatalog_version\x18\x02 \x01(\x04R\x0ecatalogVersion\"\x1a\n" +
+	"\x18SchemaReportSeenResponse\"\x1b\n" +
+	"\x19SchemaSeenVersionsRequest\"U\n" +
+	"\x11SchemaNodeVersion\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12'\n" +
+	"\x0fcatalog_version\x18\x02 \x01(\x04R\x0ecatalogVersion\"S\n" +
+	"\x1aSchemaSeenVersionsResponse\x125\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1f.shardsql.api.SchemaNodeVersionR\x05nodes2\x9d\r\n" +
 	"\x04Meta\x12U\n" +
 	"\fGetTimestamp\x12!.shardsql.api.GetTimestampRequest\x1a\".shardsql.api.GetTimestampResponse\x12R\n" +
 	"\vCreateTable\x12 .shardsql.api.CreateTableRequest\x1a!.shardsql.api.CreateTableResponse\x12L\n" +
@@ -2388,7 +2707,9 @@ const file_meta_proto_rawDesc = "" +
 	"\tListNodes\x12\x1e.shardsql.api.ListNodesRequest\x1a\x1f.shardsql.api.ListNodesResponse\x12a\n" +
 	"\x10SequenceAllocate\x12%.shardsql.api.SequenceAllocateRequest\x1a&.shardsql.api.SequenceAllocateResponse\x12R\n" +
 	"\vSequenceSet\x12 .shardsql.api.SequenceSetRequest\x1a!.shardsql.api.SequenceSetResponse\x12L\n" +
-	"\vSequenceGet\x12 .shardsql.api.SequenceGetRequest\x1a\x1b.shardsql.api.SequenceStateB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
+	"\vSequenceGet\x12 .shardsql.api.SequenceGetRequest\x1a\x1b.shardsql.api.SequenceState\x12a\n" +
+	"\x10SchemaReportSeen\x12%.shardsql.api.SchemaReportSeenRequest\x1a&.shardsql.api.SchemaReportSeenResponse\x12g\n" +
+	"\x12SchemaSeenVersions\x12'.shardsql.api.SchemaSeenVersionsRequest\x1a(.shardsql.api.SchemaSeenVersionsResponseB&Z$github.com/shardsql/shardsql/api;apib\x06proto3"
 
 var (
 	file_meta_proto_rawDescOnce sync.Once
@@ -2402,106 +2723,118 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_meta_proto_goTypes = []any{
-	(*GetTimestampRequest)(nil),      // 0: shardsql.api.GetTimestampRequest
-	(*GetTimestampResponse)(nil),     // 1: shardsql.api.GetTimestampResponse
-	(*ColumnDescriptor)(nil),         // 2: shardsql.api.ColumnDescriptor
-	(*TableDescriptor)(nil),          // 3: shardsql.api.TableDescriptor
-	(*SequenceDescriptor)(nil),       // 4: shardsql.api.SequenceDescriptor
-	(*SequenceState)(nil),            // 5: shardsql.api.SequenceState
-	(*SequenceAllocateRequest)(nil),  // 6: shardsql.api.SequenceAllocateRequest
-	(*SequenceAllocateResponse)(nil), // 7: shardsql.api.SequenceAllocateResponse
-	(*SequenceSetRequest)(nil),       // 8: shardsql.api.SequenceSetRequest
-	(*SequenceSetResponse)(nil),      // 9: shardsql.api.SequenceSetResponse
-	(*SequenceGetRequest)(nil),       // 10: shardsql.api.SequenceGetRequest
-	(*IndexDescriptor)(nil),          // 11: shardsql.api.IndexDescriptor
-	(*AlterTableRequest)(nil),        // 12: shardsql.api.AlterTableRequest
-	(*AlterTableResponse)(nil),       // 13: shardsql.api.AlterTableResponse
-	(*CreateTableRequest)(nil),       // 14: shardsql.api.CreateTableRequest
-	(*CreateTableResponse)(nil),      // 15: shardsql.api.CreateTableResponse
-	(*DropTableRequest)(nil),         // 16: shardsql.api.DropTableRequest
-	(*DropTableResponse)(nil),        // 17: shardsql.api.DropTableResponse
-	(*GetCatalogRequest)(nil),        // 18: shardsql.api.GetCatalogRequest
-	(*WatchCatalogRequest)(nil),      // 19: shardsql.api.WatchCatalogRequest
-	(*Catalog)(nil),                  // 20: shardsql.api.Catalog
-	(*LookupRangeRequest)(nil),       // 21: shardsql.api.LookupRangeRequest
-	(*LookupRangeResponse)(nil),      // 22: shardsql.api.LookupRangeResponse
-	(*ScanRangesRequest)(nil),        // 23: shardsql.api.ScanRangesRequest
-	(*ScanRangesResponse)(nil),       // 24: shardsql.api.ScanRangesResponse
-	(*WatchRangesRequest)(nil),       // 25: shardsql.api.WatchRangesRequest
-	(*RangeEvent)(nil),               // 26: shardsql.api.RangeEvent
-	(*SplitRangeRequest)(nil),        // 27: shardsql.api.SplitRangeRequest
-	(*SplitRangeResponse)(nil),       // 28: shardsql.api.SplitRangeResponse
-	(*NodeDescriptor)(nil),           // 29: shardsql.api.NodeDescriptor
-	(*RegisterNodeRequest)(nil),      // 30: shardsql.api.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),     // 31: shardsql.api.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),         // 32: shardsql.api.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 33: shardsql.api.HeartbeatResponse
-	(*ListNodesRequest)(nil),         // 34: shardsql.api.ListNodesRequest
-	(*ListNodesResponse)(nil),        // 35: shardsql.api.ListNodesResponse
-	(*DetectDeadlockRequest)(nil),    // 36: shardsql.api.DetectDeadlockRequest
-	(*DetectDeadlockResponse)(nil),   // 37: shardsql.api.DetectDeadlockResponse
-	(*GetSafePointRequest)(nil),      // 38: shardsql.api.GetSafePointRequest
-	(*GetSafePointResponse)(nil),     // 39: shardsql.api.GetSafePointResponse
-	(*RangeDescriptor)(nil),          // 40: shardsql.api.RangeDescriptor
+	(*GetTimestampRequest)(nil),        // 0: shardsql.api.GetTimestampRequest
+	(*GetTimestampResponse)(nil),       // 1: shardsql.api.GetTimestampResponse
+	(*ColumnDescriptor)(nil),           // 2: shardsql.api.ColumnDescriptor
+	(*TableDescriptor)(nil),            // 3: shardsql.api.TableDescriptor
+	(*SchemaCheck)(nil),                // 4: shardsql.api.SchemaCheck
+	(*SequenceDescriptor)(nil),         // 5: shardsql.api.SequenceDescriptor
+	(*SequenceState)(nil),              // 6: shardsql.api.SequenceState
+	(*SequenceAllocateRequest)(nil),    // 7: shardsql.api.SequenceAllocateRequest
+	(*SequenceAllocateResponse)(nil),   // 8: shardsql.api.SequenceAllocateResponse
+	(*SequenceSetRequest)(nil),         // 9: shardsql.api.SequenceSetRequest
+	(*SequenceSetResponse)(nil),        // 10: shardsql.api.SequenceSetResponse
+	(*SequenceGetRequest)(nil),         // 11: shardsql.api.SequenceGetRequest
+	(*IndexDescriptor)(nil),            // 12: shardsql.api.IndexDescriptor
+	(*AlterTableRequest)(nil),          // 13: shardsql.api.AlterTableRequest
+	(*AlterTableResponse)(nil),         // 14: shardsql.api.AlterTableResponse
+	(*CreateTableRequest)(nil),         // 15: shardsql.api.CreateTableRequest
+	(*CreateTableResponse)(nil),        // 16: shardsql.api.CreateTableResponse
+	(*DropTableRequest)(nil),           // 17: shardsql.api.DropTableRequest
+	(*DropTableResponse)(nil),          // 18: shardsql.api.DropTableResponse
+	(*GetCatalogRequest)(nil),          // 19: shardsql.api.GetCatalogRequest
+	(*WatchCatalogRequest)(nil),        // 20: shardsql.api.WatchCatalogRequest
+	(*Catalog)(nil),                    // 21: shardsql.api.Catalog
+	(*LookupRangeRequest)(nil),         // 22: shardsql.api.LookupRangeRequest
+	(*LookupRangeResponse)(nil),        // 23: shardsql.api.LookupRangeResponse
+	(*ScanRangesRequest)(nil),          // 24: shardsql.api.ScanRangesRequest
+	(*ScanRangesResponse)(nil),         // 25: shardsql.api.ScanRangesResponse
+	(*WatchRangesRequest)(nil),         // 26: shardsql.api.WatchRangesRequest
+	(*RangeEvent)(nil),                 // 27: shardsql.api.RangeEvent
+	(*SplitRangeRequest)(nil),          // 28: shardsql.api.SplitRangeRequest
+	(*SplitRangeResponse)(nil),         // 29: shardsql.api.SplitRangeResponse
+	(*NodeDescriptor)(nil),             // 30: shardsql.api.NodeDescriptor
+	(*RegisterNodeRequest)(nil),        // 31: shardsql.api.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),       // 32: shardsql.api.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),           // 33: shardsql.api.HeartbeatRequest
+	(*HeartbeatResponse)(nil),          // 34: shardsql.api.HeartbeatResponse
+	(*ListNodesRequest)(nil),           // 35: shardsql.api.ListNodesRequest
+	(*ListNodesResponse)(nil),          // 36: shardsql.api.ListNodesResponse
+	(*DetectDeadlockRequest)(nil),      // 37: shardsql.api.DetectDeadlockRequest
+	(*DetectDeadlockResponse)(nil),     // 38: shardsql.api.DetectDeadlockResponse
+	(*GetSafePointRequest)(nil),        // 39: shardsql.api.GetSafePointRequest
+	(*GetSafePointResponse)(nil),       // 40: shardsql.api.GetSafePointResponse
+	(*SchemaReportSeenRequest)(nil),    // 41: shardsql.api.SchemaReportSeenRequest
+	(*SchemaReportSeenResponse)(nil),   // 42: shardsql.api.SchemaReportSeenResponse
+	(*SchemaSeenVersionsRequest)(nil),  // 43: shardsql.api.SchemaSeenVersionsRequest
+	(*SchemaNodeVersion)(nil),          // 44: shardsql.api.SchemaNodeVersion
+	(*SchemaSeenVersionsResponse)(nil), // 45: shardsql.api.SchemaSeenVersionsResponse
+	(*RangeDescriptor)(nil),            // 46: shardsql.api.RangeDescriptor
 }
 var file_meta_proto_depIdxs = []int32{
 	2,  // 0: shardsql.api.TableDescriptor.columns:type_name -> shardsql.api.ColumnDescriptor
-	11, // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
-	4,  // 2: shardsql.api.TableDescriptor.sequence:type_name -> shardsql.api.SequenceDescriptor
-	3,  // 3: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 4: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 5: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 6: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
-	3,  // 7: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
-	40, // 8: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
-	40, // 9: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
-	40, // 10: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
-	40, // 11: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
-	40, // 12: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
-	29, // 13: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
-	0,  // 14: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
-	14, // 15: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
-	16, // 16: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
-	12, // 17: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
-	18, // 18: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
-	19, // 19: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
-	21, // 20: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
-	23, // 21: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
-	25, // 22: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
-	27, // 23: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
-	36, // 24: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
-	38, // 25: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
-	30, // 26: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
-	32, // 27: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
-	34, // 28: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
-	6,  // 29: shardsql.api.Meta.SequenceAllocate:input_type -> shardsql.api.SequenceAllocateRequest
-	8,  // 30: shardsql.api.Meta.SequenceSet:input_type -> shardsql.api.SequenceSetRequest
-	10, // 31: shardsql.api.Meta.SequenceGet:input_type -> shardsql.api.SequenceGetRequest
-	1,  // 32: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
-	15, // 33: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
-	17, // 34: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
-	13, // 35: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
-	20, // 36: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
-	20, // 37: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
-	22, // 38: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
-	24, // 39: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
-	26, // 40: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
-	28, // 41: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
-	37, // 42: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
-	39, // 43: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
-	31, // 44: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
-	33, // 45: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
-	35, // 46: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
-	7,  // 47: shardsql.api.Meta.SequenceAllocate:output_type -> shardsql.api.SequenceAllocateResponse
-	9,  // 48: shardsql.api.Meta.SequenceSet:output_type -> shardsql.api.SequenceSetResponse
-	5,  // 49: shardsql.api.Meta.SequenceGet:output_type -> shardsql.api.SequenceState
-	32, // [32:50] is the sub-list for method output_type
-	14, // [14:32] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	12, // 1: shardsql.api.TableDescriptor.indexes:type_name -> shardsql.api.IndexDescriptor
+	5,  // 2: shardsql.api.TableDescriptor.sequence:type_name -> shardsql.api.SequenceDescriptor
+	4,  // 3: shardsql.api.TableDescriptor.checks:type_name -> shardsql.api.SchemaCheck
+	3,  // 4: shardsql.api.AlterTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 5: shardsql.api.AlterTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 6: shardsql.api.CreateTableRequest.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 7: shardsql.api.CreateTableResponse.table:type_name -> shardsql.api.TableDescriptor
+	3,  // 8: shardsql.api.Catalog.tables:type_name -> shardsql.api.TableDescriptor
+	46, // 9: shardsql.api.LookupRangeResponse.range:type_name -> shardsql.api.RangeDescriptor
+	46, // 10: shardsql.api.ScanRangesResponse.ranges:type_name -> shardsql.api.RangeDescriptor
+	46, // 11: shardsql.api.RangeEvent.upserts:type_name -> shardsql.api.RangeDescriptor
+	46, // 12: shardsql.api.SplitRangeResponse.left:type_name -> shardsql.api.RangeDescriptor
+	46, // 13: shardsql.api.SplitRangeResponse.right:type_name -> shardsql.api.RangeDescriptor
+	30, // 14: shardsql.api.ListNodesResponse.nodes:type_name -> shardsql.api.NodeDescriptor
+	44, // 15: shardsql.api.SchemaSeenVersionsResponse.nodes:type_name -> shardsql.api.SchemaNodeVersion
+	0,  // 16: shardsql.api.Meta.GetTimestamp:input_type -> shardsql.api.GetTimestampRequest
+	15, // 17: shardsql.api.Meta.CreateTable:input_type -> shardsql.api.CreateTableRequest
+	17, // 18: shardsql.api.Meta.DropTable:input_type -> shardsql.api.DropTableRequest
+	13, // 19: shardsql.api.Meta.AlterTable:input_type -> shardsql.api.AlterTableRequest
+	19, // 20: shardsql.api.Meta.GetCatalog:input_type -> shardsql.api.GetCatalogRequest
+	20, // 21: shardsql.api.Meta.WatchCatalog:input_type -> shardsql.api.WatchCatalogRequest
+	22, // 22: shardsql.api.Meta.LookupRange:input_type -> shardsql.api.LookupRangeRequest
+	24, // 23: shardsql.api.Meta.ScanRanges:input_type -> shardsql.api.ScanRangesRequest
+	26, // 24: shardsql.api.Meta.WatchRanges:input_type -> shardsql.api.WatchRangesRequest
+	28, // 25: shardsql.api.Meta.SplitRange:input_type -> shardsql.api.SplitRangeRequest
+	37, // 26: shardsql.api.Meta.DetectDeadlock:input_type -> shardsql.api.DetectDeadlockRequest
+	39, // 27: shardsql.api.Meta.GetSafePoint:input_type -> shardsql.api.GetSafePointRequest
+	31, // 28: shardsql.api.Meta.RegisterNode:input_type -> shardsql.api.RegisterNodeRequest
+	33, // 29: shardsql.api.Meta.Heartbeat:input_type -> shardsql.api.HeartbeatRequest
+	35, // 30: shardsql.api.Meta.ListNodes:input_type -> shardsql.api.ListNodesRequest
+	7,  // 31: shardsql.api.Meta.SequenceAllocate:input_type -> shardsql.api.SequenceAllocateRequest
+	9,  // 32: shardsql.api.Meta.SequenceSet:input_type -> shardsql.api.SequenceSetRequest
+	11, // 33: shardsql.api.Meta.SequenceGet:input_type -> shardsql.api.SequenceGetRequest
+	41, // 34: shardsql.api.Meta.SchemaReportSeen:input_type -> shardsql.api.SchemaReportSeenRequest
+	43, // 35: shardsql.api.Meta.SchemaSeenVersions:input_type -> shardsql.api.SchemaSeenVersionsRequest
+	1,  // 36: shardsql.api.Meta.GetTimestamp:output_type -> shardsql.api.GetTimestampResponse
+	16, // 37: shardsql.api.Meta.CreateTable:output_type -> shardsql.api.CreateTableResponse
+	18, // 38: shardsql.api.Meta.DropTable:output_type -> shardsql.api.DropTableResponse
+	14, // 39: shardsql.api.Meta.AlterTable:output_type -> shardsql.api.AlterTableResponse
+	21, // 40: shardsql.api.Meta.GetCatalog:output_type -> shardsql.api.Catalog
+	21, // 41: shardsql.api.Meta.WatchCatalog:output_type -> shardsql.api.Catalog
+	23, // 42: shardsql.api.Meta.LookupRange:output_type -> shardsql.api.LookupRangeResponse
+	25, // 43: shardsql.api.Meta.ScanRanges:output_type -> shardsql.api.ScanRangesResponse
+	27, // 44: shardsql.api.Meta.WatchRanges:output_type -> shardsql.api.RangeEvent
+	29, // 45: shardsql.api.Meta.SplitRange:output_type -> shardsql.api.SplitRangeResponse
+	38, // 46: shardsql.api.Meta.DetectDeadlock:output_type -> shardsql.api.DetectDeadlockResponse
+	40, // 47: shardsql.api.Meta.GetSafePoint:output_type -> shardsql.api.GetSafePointResponse
+	32, // 48: shardsql.api.Meta.RegisterNode:output_type -> shardsql.api.RegisterNodeResponse
+	34, // 49: shardsql.api.Meta.Heartbeat:output_type -> shardsql.api.HeartbeatResponse
+	36, // 50: shardsql.api.Meta.ListNodes:output_type -> shardsql.api.ListNodesResponse
+	8,  // 51: shardsql.api.Meta.SequenceAllocate:output_type -> shardsql.api.SequenceAllocateResponse
+	10, // 52: shardsql.api.Meta.SequenceSet:output_type -> shardsql.api.SequenceSetResponse
+	6,  // 53: shardsql.api.Meta.SequenceGet:output_type -> shardsql.api.SequenceState
+	42, // 54: shardsql.api.Meta.SchemaReportSeen:output_type -> shardsql.api.SchemaReportSeenResponse
+	45, // 55: shardsql.api.Meta.SchemaSeenVersions:output_type -> shardsql.api.SchemaSeenVersionsResponse
+	36, // [36:56] is the sub-list for method output_type
+	16, // [16:36] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_meta_proto_init() }
@@ -2516,7 +2849,7 @@ func file_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

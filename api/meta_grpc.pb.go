@@ -19,24 +19,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Meta_GetTimestamp_FullMethodName     = "/shardsql.api.Meta/GetTimestamp"
-	Meta_CreateTable_FullMethodName      = "/shardsql.api.Meta/CreateTable"
-	Meta_DropTable_FullMethodName        = "/shardsql.api.Meta/DropTable"
-	Meta_AlterTable_FullMethodName       = "/shardsql.api.Meta/AlterTable"
-	Meta_GetCatalog_FullMethodName       = "/shardsql.api.Meta/GetCatalog"
-	Meta_WatchCatalog_FullMethodName     = "/shardsql.api.Meta/WatchCatalog"
-	Meta_LookupRange_FullMethodName      = "/shardsql.api.Meta/LookupRange"
-	Meta_ScanRanges_FullMethodName       = "/shardsql.api.Meta/ScanRanges"
-	Meta_WatchRanges_FullMethodName      = "/shardsql.api.Meta/WatchRanges"
-	Meta_SplitRange_FullMethodName       = "/shardsql.api.Meta/SplitRange"
-	Meta_DetectDeadlock_FullMethodName   = "/shardsql.api.Meta/DetectDeadlock"
-	Meta_GetSafePoint_FullMethodName     = "/shardsql.api.Meta/GetSafePoint"
-	Meta_RegisterNode_FullMethodName     = "/shardsql.api.Meta/RegisterNode"
-	Meta_Heartbeat_FullMethodName        = "/shardsql.api.Meta/Heartbeat"
-	Meta_ListNodes_FullMethodName        = "/shardsql.api.Meta/ListNodes"
-	Meta_SequenceAllocate_FullMethodName = "/shardsql.api.Meta/SequenceAllocate"
-	Meta_SequenceSet_FullMethodName      = "/shardsql.api.Meta/SequenceSet"
-	Meta_SequenceGet_FullMethodName      = "/shardsql.api.Meta/SequenceGet"
+	Meta_GetTimestamp_FullMethodName       = "/shardsql.api.Meta/GetTimestamp"
+	Meta_CreateTable_FullMethodName        = "/shardsql.api.Meta/CreateTable"
+	Meta_DropTable_FullMethodName          = "/shardsql.api.Meta/DropTable"
+	Meta_AlterTable_FullMethodName         = "/shardsql.api.Meta/AlterTable"
+	Meta_GetCatalog_FullMethodName         = "/shardsql.api.Meta/GetCatalog"
+	Meta_WatchCatalog_FullMethodName       = "/shardsql.api.Meta/WatchCatalog"
+	Meta_LookupRange_FullMethodName        = "/shardsql.api.Meta/LookupRange"
+	Meta_ScanRanges_FullMethodName         = "/shardsql.api.Meta/ScanRanges"
+	Meta_WatchRanges_FullMethodName        = "/shardsql.api.Meta/WatchRanges"
+	Meta_SplitRange_FullMethodName         = "/shardsql.api.Meta/SplitRange"
+	Meta_DetectDeadlock_FullMethodName     = "/shardsql.api.Meta/DetectDeadlock"
+	Meta_GetSafePoint_FullMethodName       = "/shardsql.api.Meta/GetSafePoint"
+	Meta_RegisterNode_FullMethodName       = "/shardsql.api.Meta/RegisterNode"
+	Meta_Heartbeat_FullMethodName          = "/shardsql.api.Meta/Heartbeat"
+	Meta_ListNodes_FullMethodName          = "/shardsql.api.Meta/ListNodes"
+	Meta_SequenceAllocate_FullMethodName   = "/shardsql.api.Meta/SequenceAllocate"
+	Meta_SequenceSet_FullMethodName        = "/shardsql.api.Meta/SequenceSet"
+	Meta_SequenceGet_FullMethodName        = "/shardsql.api.Meta/SequenceGet"
+	Meta_SchemaReportSeen_FullMethodName   = "/shardsql.api.Meta/SchemaReportSeen"
+	Meta_SchemaSeenVersions_FullMethodName = "/shardsql.api.Meta/SchemaSeenVersions"
 )
 
 // MetaClient is the client API for Meta service.
@@ -81,6 +83,11 @@ type MetaClient interface {
 	SequenceSet(ctx context.Context, in *SequenceSetRequest, opts ...grpc.CallOption) (*SequenceSetResponse, error)
 	// SequenceGet reads a sequence's state.
 	SequenceGet(ctx context.Context, in *SequenceGetRequest, opts ...grpc.CallOption) (*SequenceState, error)
+	// SchemaReportSeen records the oldest catalog version a SQL frontend may
+	// still plan or run statements against (kept in memory).
+	SchemaReportSeen(ctx context.Context, in *SchemaReportSeenRequest, opts ...grpc.CallOption) (*SchemaReportSeenResponse, error)
+	// SchemaSeenVersions returns what every frontend last reported.
+	SchemaSeenVersions(ctx context.Context, in *SchemaSeenVersionsRequest, opts ...grpc.CallOption) (*SchemaSeenVersionsResponse, error)
 }
 
 type metaClient struct {
@@ -289,6 +296,26 @@ func (c *metaClient) SequenceGet(ctx context.Context, in *SequenceGetRequest, op
 	return out, nil
 }
 
+func (c *metaClient) SchemaReportSeen(ctx context.Context, in *SchemaReportSeenRequest, opts ...grpc.CallOption) (*SchemaReportSeenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SchemaReportSeenResponse)
+	err := c.cc.Invoke(ctx, Meta_SchemaReportSeen_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metaClient) SchemaSeenVersions(ctx context.Context, in *SchemaSeenVersionsRequest, opts ...grpc.CallOption) (*SchemaSeenVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SchemaSeenVersionsResponse)
+	err := c.cc.Invoke(ctx, Meta_SchemaSeenVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetaServer is the server API for Meta service.
 // All implementations must embed UnimplementedMetaServer
 // for forward compatibility.
@@ -331,6 +358,11 @@ type MetaServer interface {
 	SequenceSet(context.Context, *SequenceSetRequest) (*SequenceSetResponse, error)
 	// SequenceGet reads a sequence's state.
 	SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error)
+	// SchemaReportSeen records the oldest catalog version a SQL frontend may
+	// still plan or run statements against (kept in memory).
+	SchemaReportSeen(context.Context, *SchemaReportSeenRequest) (*SchemaReportSeenResponse, error)
+	// SchemaSeenVersions returns what every frontend last reported.
+	SchemaSeenVersions(context.Context, *SchemaSeenVersionsRequest) (*SchemaSeenVersionsResponse, error)
 	mustEmbedUnimplementedMetaServer()
 }
 
@@ -394,6 +426,12 @@ func (UnimplementedMetaServer) SequenceSet(context.Context, *SequenceSetRequest)
 }
 func (UnimplementedMetaServer) SequenceGet(context.Context, *SequenceGetRequest) (*SequenceState, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SequenceGet not implemented")
+}
+func (UnimplementedMetaServer) SchemaReportSeen(context.Context, *SchemaReportSeenRequest) (*SchemaReportSeenResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SchemaReportSeen not implemented")
+}
+func (UnimplementedMetaServer) SchemaSeenVersions(context.Context, *SchemaSeenVersionsRequest) (*SchemaSeenVersionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SchemaSeenVersions not implemented")
 }
 func (UnimplementedMetaServer) mustEmbedUnimplementedMetaServer() {}
 func (UnimplementedMetaServer) testEmbeddedByValue()              {}
@@ -726,6 +764,42 @@ func _Meta_SequenceGet_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_SchemaReportSeen_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SchemaReportSeenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SchemaReportSeen(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SchemaReportSeen_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SchemaReportSeen(ctx, req.(*SchemaReportSeenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Meta_SchemaSeenVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SchemaSeenVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).SchemaSeenVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_SchemaSeenVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).SchemaSeenVersions(ctx, req.(*SchemaSeenVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Meta_ServiceDesc is the grpc.ServiceDesc for Meta service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -796,6 +870,14 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SequenceGet",
 			Handler:    _Meta_SequenceGet_Handler,
+		},
+		{
+			MethodName: "SchemaReportSeen",
+			Handler:    _Meta_SchemaReportSeen_Handler,
+		},
+		{
+			MethodName: "SchemaSeenVersions",
+			Handler:    _Meta_SchemaSeenVersions_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -32,7 +32,7 @@ func encodeRow(t *planner.Table, row []types.Datum) (key, value []byte, err erro
 	if key, err = rowenc.EncodeRowKey(t.ID, pk, t.PKDesc); err != nil {
 		return nil, nil, err
 	}
-	return key, rowenc.EncodeRowValue(nil, ids, vals), nil
+	return key, appendMissingNulls(t, rowenc.EncodeRowValue(nil, ids, vals), row), nil
 }
 
 // indexEntry is one secondary-index entry of a row.
@@ -145,6 +145,9 @@ func (r *runner) runInsert(p *planner.Insert, sink RowSink) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if err := r.checkRow(p.Table, row); err != nil {
+			return 0, err
+		}
 		entries, err := indexEntries(p.Table, row, key)
 		if err != nil {
 			return 0, err
@@ -219,7 +222,17 @@ func (r *runner) runUpdate(p *planner.Update, sink RowSink) (int64, error) {
 	}
 	// Read first, then write, so the scan never sees the statement's own writes.
 	var changes []change
+	if p.From != nil {
+		// The target rows come through a join: remember per key which
+		// hold columns of a newer descriptor.
+		r.newerByKey = map[string][]byte{}
+		defer func() { r.newerByKey = nil }()
+	}
 	err := r.dmlSource(p.Table, p.Source, p.From, func(key []byte, row []types.Datum) error {
+		newer := r.newerValue
+		if r.newerByKey != nil {
+			newer = r.newerByKey[string(key)]
+		}
 		next := append([]types.Datum(nil), row[:len(t.Columns)]...)
 		for _, s := range p.Sets {
 			v, err := r.eval(s.E, &env{row: row})
@@ -234,6 +247,14 @@ func (r *runner) runUpdate(p *planner.Update, sink RowSink) (int64, error) {
 		var err error
 		if c.newKey, c.value, err = encodeRow(t, next); err != nil {
 			return err
+		}
+		if err := r.checkRow(t, next); err != nil {
+			return err
+		}
+		if newer != nil {
+			if c.value, err = carryNewer(t, c.value, newer); err != nil {
+				return err
+			}
 		}
 		if c.oldIdx, err = indexEntries(t, row, c.oldKey); err != nil {
 			return err

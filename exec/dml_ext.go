@@ -131,6 +131,9 @@ func (r *runner) runUpsert(p *planner.Insert, rows [][]types.Datum, sink RowSink
 			return 0, err
 		}
 		if existingKey == nil {
+			if err := r.checkRow(t, row); err != nil {
+				return 0, err
+			}
 			w := pendingRow{key: key, value: value, entries: entries}
 			if err := r.checkUnique([]pendingRow{w}); err != nil {
 				return 0, err
@@ -173,6 +176,9 @@ func (r *runner) runUpsert(p *planner.Insert, rows [][]types.Datum, sink RowSink
 			if next[s.Ord], err = types.Cast(v, t.Columns[s.Ord].Type); err != nil {
 				return 0, err
 			}
+		}
+		if err := r.checkRow(t, next); err != nil {
+			return 0, err
 		}
 		newKey, err := r.replaceRow(t, existingKey, existing, next)
 		if err != nil {

@@ -113,6 +113,12 @@ type runner struct {
 	params []types.Datum
 	// accessCache holds the spans of scans that depend on parameters.
 	accessCache map[*planner.Scan]planner.Access
+	// newerValue is the value of the row a scan is visiting when it holds
+	// columns of a newer descriptor (see carryNewer), else nil.
+	newerValue []byte
+	// newerByKey, while an UPDATE ... FROM reads its target rows, keeps
+	// those values by row key.
+	newerByKey map[string][]byte
 }
 
 // tick checks for cancellation every few thousand units of work.
@@ -173,6 +179,12 @@ type rowDecoder struct {
 	pkTypes []types.T
 	// ordOf maps a column id to its ordinal (-1: dropped or unknown).
 	ordOf []int
+	// missing are the ordinals of columns with a value for rows that lack
+	// them; next is the table's next column id, and newer is set when the
+	// last row decoded holds a column of a newer descriptor (id >= next).
+	missing []int
+	next    uint32
+	newer   bool
 }
 
 func newRowDecoder(t *planner.Table) *rowDecoder {
@@ -187,7 +199,11 @@ func newRowDecoder(t *planner.Table) *rowDecoder {
 	}
 	for i, c := range t.Columns {
 		d.ordOf[c.ID] = i
+		if c.HasMissing {
+			d.missing = append(d.missing, i)
+		}
 	}
+	d.next = nextColumnID(t)
 	return d
 }
 
@@ -208,11 +224,18 @@ func (d *rowDecoder) decode(key, value []byte, keysOnly bool) ([]types.Datum, er
 	if keysOnly {
 		return row, nil
 	}
+	for _, o := range d.missing {
+		row[o] = t.Columns[o].Missing
+	}
+	d.newer = false
 	err = rowenc.DecodeRowValue(value, func(colID uint32, v types.Datum) {
 		if int(colID) < len(d.ordOf) {
 			if o := d.ordOf[colID]; o >= 0 {
 				row[o] = v
 			}
+		}
+		if colID >= d.next {
+			d.newer = true
 		}
 	})
 	return row, err
@@ -259,6 +282,13 @@ func (r *runner) scan(s *planner.Scan, outer *env, fn func(key []byte, row []typ
 		row, err := dec.decode(key, value, s.KeysOnly)
 		if err != nil {
 			return err
+		}
+		r.newerValue = nil
+		if dec.newer {
+			r.newerValue = value
+			if r.newerByKey != nil {
+				r.newerByKey[string(key)] = append([]byte(nil), value...)
+			}
 		}
 		if s.Filter != nil {
 			v, err := r.eval(s.Filter, &env{row: row, outer: outer})

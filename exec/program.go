@@ -312,6 +312,11 @@ func (p *Program) encode(params []types.Datum) []byte {
 	for _, c := range t.Columns {
 		w.uvarint(uint64(c.ID))
 		w.typ(c.Type)
+		// What rows written before the column was added read as.
+		w.flag(c.HasMissing)
+		if c.HasMissing {
+			w.datum(c.Missing)
+		}
 	}
 	w.uvarint(uint64(len(t.PK)))
 	for i, o := range t.PK {
@@ -510,8 +515,11 @@ func DecodeProgram(b []byte) (*Program, error) {
 	t := &planner.Table{ID: uint32(r.uvarint())}
 	n := r.count()
 	for i := 0; i < n && r.err == nil; i++ {
-		id := uint32(r.uvarint())
-		t.Columns = append(t.Columns, planner.Column{ID: id, Type: r.typ()})
+		c := planner.Column{ID: uint32(r.uvarint()), Type: r.typ()}
+		if c.HasMissing = r.flag(); c.HasMissing {
+			c.Missing = r.datum()
+		}
+		t.Columns = append(t.Columns, c)
 	}
 	n = r.count()
 	for i := 0; i < n && r.err == nil; i++ {

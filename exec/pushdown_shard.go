@@ -97,17 +97,26 @@ func (pr *ProgramRunner) cut(value []byte) []byte {
 	if pr.neededIDs == nil {
 		return append([]byte(nil), value...)
 	}
-	var ids []uint32
+	var ids, nulls []uint32
 	var vals []types.Datum
 	if err := rowenc.DecodeRowValue(value, func(id uint32, d types.Datum) {
-		if pr.neededIDs[id] {
-			ids = append(ids, id)
-			vals = append(vals, d)
+		if !pr.neededIDs[id] {
+			return
 		}
+		if d.IsNull() { // an explicit NULL (its absence would read a default)
+			nulls = append(nulls, id)
+			return
+		}
+		ids = append(ids, id)
+		vals = append(vals, d)
 	}); err != nil {
 		return append([]byte(nil), value...)
 	}
-	return rowenc.EncodeRowValue(nil, ids, vals)
+	out := rowenc.EncodeRowValue(nil, ids, vals)
+	for _, id := range nulls {
+		out = rowenc.AppendNullColumn(out, id)
+	}
+	return out
 }
 
 func (pr *ProgramRunner) emit(key, value []byte) {

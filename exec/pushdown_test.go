@@ -93,6 +93,8 @@ func sendThrough(t *testing.T, p *Program) *Program {
 
 func TestProgramEncodingRoundTrip(t *testing.T) {
 	tbl := pdTable()
+	// Column v was added with a default that older rows read.
+	tbl.Columns[2].HasMissing, tbl.Columns[2].Missing = true, types.NewString("dflt")
 	filter := &planner.And{Args: []planner.Expr{
 		&planner.Binary{Op: planner.OpGt, L: &planner.Binary{Op: planner.OpMod, L: col(tbl, 0), R: intConst(3), T: types.Int4}, R: intConst(0), T: types.Bool},
 		&planner.Or{Args: []planner.Expr{
@@ -120,6 +122,9 @@ func TestProgramEncodingRoundTrip(t *testing.T) {
 	}
 	if q.TopN.Keys[0].E.String() != p.TopN.Keys[0].E.String() || exprList(q.Agg.Group) != exprList(p.Agg.Group) || aggList(q.Agg.Aggs) != aggList(p.Agg.Aggs) {
 		t.Errorf("top-N or aggregate differ: %+v %+v", q.TopN, q.Agg)
+	}
+	if c := q.Table.Columns[2]; !c.HasMissing || c.Missing.Str() != "dflt" || q.Table.Columns[1].HasMissing {
+		t.Errorf("missing values differ: %+v", q.Table.Columns)
 	}
 	if q.Table.ID != 42 || len(q.Table.Columns) != 5 || q.Table.Columns[4].Type != types.Numeric {
 		t.Errorf("table differs: %+v", q.Table)

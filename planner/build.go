@@ -36,6 +36,10 @@ func Build(stmt *pg.Node, cat Catalog) (Plan, error) {
 		return buildCreateSequence(stmt.GetCreateSeqStmt())
 	case stmt.GetAlterSeqStmt() != nil:
 		return buildAlterSequence(stmt.GetAlterSeqStmt())
+	case stmt.GetAlterTableStmt() != nil:
+		return buildAlterTable(stmt.GetAlterTableStmt(), cat)
+	case stmt.GetRenameStmt() != nil:
+		return buildRename(stmt.GetRenameStmt(), cat)
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "statement is not supported yet: %s", stmtKind(stmt))
 }
@@ -51,6 +55,7 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 	var pkNames []string
 	var pkLoc int32
 	var owned []OwnedSequence
+	var checks []pendingCheck
 	for _, elt := range cs.TableElts {
 		if cd := elt.GetColumnDef(); cd != nil {
 			if t.ColumnIndex(cd.Colname) >= 0 {
@@ -88,6 +93,8 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 						return nil, err
 					}
 					owned = append(owned, *seq)
+				case pg.ConstrType_CONSTR_CHECK:
+					checks = append(checks, pendingCheck{c.Conname, c.RawExpr})
 				default:
 					return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 				}
@@ -96,6 +103,10 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 			continue
 		}
 		if c := elt.GetConstraint(); c != nil {
+			if c.Contype == pg.ConstrType_CONSTR_CHECK {
+				checks = append(checks, pendingCheck{c.Conname, c.RawExpr})
+				continue
+			}
 			if c.Contype != pg.ConstrType_CONSTR_PRIMARY {
 				return nil, errAt(pgerr.FeatureNotSupported, c.Location, "constraint %s is not supported yet", strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 			}
@@ -130,6 +141,16 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 				return nil, err
 			}
 		}
+	}
+	for _, pc := range checks {
+		if pc.name != "" && t.CheckByName(pc.name) >= 0 {
+			return nil, pgerr.New(duplicateObject, "check constraint %q already exists", pc.name)
+		}
+		c, err := newCheck(t, pc.name, pc.expr)
+		if err != nil {
+			return nil, err
+		}
+		t.Checks = append(t.Checks, c)
 	}
 	return &CreateTable{Table: t, IfNotExists: cs.IfNotExists, Sequences: owned}, nil
 }

@@ -22,6 +22,10 @@ type Column struct {
 	Identity string
 	// OwnedSeq is the id of the sequence the column owns (SERIAL, identity).
 	OwnedSeq uint32
+	// Missing, when HasMissing, is what rows written before the column was
+	// added (which lack it) read as.
+	Missing    types.Datum
+	HasMissing bool
 }
 
 // Table is a table as the planner sees it.
@@ -37,6 +41,19 @@ type Table struct {
 	Indexes []Index
 	// ViewQuery, when set, makes this a view: the SQL of its query.
 	ViewQuery string
+	// Checks are the CHECK constraints; BoundChecks[i] is Checks[i] bound
+	// over the table's row (set by BindChecks).
+	Checks      []Check
+	BoundChecks []Expr
+	// NextColumnID is the id the next added column gets (ids of dropped
+	// columns are never reused); 0 means len(Columns)+1.
+	NextColumnID uint32
+}
+
+// Check is a CHECK constraint: a name and the SQL text of its expression.
+type Check struct {
+	Name string
+	Expr string
 }
 
 // Index is a secondary index: its entries are keyed by Cols (then the

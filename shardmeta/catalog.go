@@ -354,9 +354,8 @@ func (s *Server) AlterTable(ctx context.Context, req *api.AlterTableRequest) (*a
 		if cur.GetVersion() != req.GetExpectedVersion() {
 			return nil, status.Errorf(codes.Aborted, "table %q changed concurrently (version %d, expected %d)", cur.GetName(), cur.GetVersion(), req.GetExpectedVersion())
 		}
-		if cur.GetName() != t.GetName() {
-			return nil, status.Error(codes.InvalidArgument, "alter table: renaming is not supported")
-		}
+		// A new name moves the name key: the new one must be free.
+		rename := cur.GetName() != t.GetName()
 		desc := proto.Clone(t).(*api.TableDescriptor)
 		desc.Version = cur.GetVersion() + 1
 		val, err := proto.Marshal(desc)
@@ -367,15 +366,28 @@ func (s *Server) AlterTable(ctx context.Context, req *api.AlterTableRequest) (*a
 		if err != nil {
 			return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
 		}
-		resp, err := s.cli.Txn(ctx).
-			If(
-				clientv3.Compare(clientv3.ModRevision(tableKey(t.GetId())), "=", get.Kvs[0].ModRevision),
-				clientv3.Compare(clientv3.ModRevision(keyCatalogVersion), "=", verRev),
-			).
-			Then(
-				clientv3.OpPut(tableKey(t.GetId()), string(val)),
-				clientv3.OpPut(keyCatalogVersion, strconv.FormatUint(ver+1, 10)),
-			).Commit()
+		conds := []clientv3.Cmp{
+			clientv3.Compare(clientv3.ModRevision(tableKey(t.GetId())), "=", get.Kvs[0].ModRevision),
+			clientv3.Compare(clientv3.ModRevision(keyCatalogVersion), "=", verRev),
+		}
+		ops := []clientv3.Op{
+			clientv3.OpPut(tableKey(t.GetId()), string(val)),
+			clientv3.OpPut(keyCatalogVersion, strconv.FormatUint(ver+1, 10)),
+		}
+		if rename {
+			taken, err := s.cli.Get(ctx, tableNameKey(t.GetName()))
+			if err != nil {
+				return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
+			}
+			if len(taken.Kvs) > 0 {
+				return nil, status.Errorf(codes.AlreadyExists, "table %q already exists", t.GetName())
+			}
+			conds = append(conds, clientv3.Compare(clientv3.CreateRevision(tableNameKey(t.GetName())), "=", 0))
+			ops = append(ops,
+				clientv3.OpDelete(tableNameKey(cur.GetName())),
+				clientv3.OpPut(tableNameKey(t.GetName()), strconv.FormatUint(uint64(t.GetId()), 10)))
+		}
+		resp, err := s.cli.Txn(ctx).If(conds...).Then(ops...).Commit()
 		if err != nil {
 			return nil, rpcErr(fmt.Errorf("alter table %q: %w", t.GetName(), err))
 		}

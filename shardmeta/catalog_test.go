@@ -177,10 +177,30 @@ func TestAlterTableAndViews(t *testing.T) {
 	// A second writer with the old version loses.
 	_, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: next, ExpectedVersion: 1})
 	wantCode(t, err, codes.Aborted)
+	// Renaming: not to a taken name; the old name is free afterwards.
+	if _, err := cl.CreateTable(ctx, &api.CreateTableRequest{Table: table("w")}); err != nil {
+		t.Fatal(err)
+	}
 	renamed := proto.Clone(a.Table).(*api.TableDescriptor)
-	renamed.Name = "u"
+	renamed.Name = "w"
 	_, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: renamed, ExpectedVersion: 2})
-	wantCode(t, err, codes.InvalidArgument)
+	wantCode(t, err, codes.AlreadyExists)
+	renamed.Name = "u"
+	if _, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: renamed, ExpectedVersion: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.DropTable(ctx, &api.DropTableRequest{Name: "t"})
+	wantCode(t, err, codes.NotFound)
+	renamed.Name = "t"
+	if _, err = cl.AlterTable(ctx, &api.AlterTableRequest{Table: renamed, ExpectedVersion: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.DropTable(ctx, &api.DropTableRequest{Name: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.DropTable(ctx, &api.DropTableRequest{Name: "u"}); err == nil {
+		t.Fatal("the old name u still names a table")
+	}
 
 	view := &api.TableDescriptor{Name: "v", ViewQuery: "SELECT 1", Columns: []*api.ColumnDescriptor{{Id: 1, Name: "x", Type: "integer", Nullable: true}}}
 	if _, err := cl.CreateTable(ctx, &api.CreateTableRequest{Table: view}); err != nil {
@@ -197,7 +217,7 @@ func TestAlterTableAndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cat.Tables) != 1 || cat.Tables[0].Version != 2 || cat.Tables[0].Indexes[0].Name != "t_v_idx" {
+	if len(cat.Tables) != 1 || cat.Tables[0].Version != 4 || cat.Tables[0].Indexes[0].Name != "t_v_idx" {
 		t.Fatalf("catalog %+v", cat.Tables)
 	}
 }

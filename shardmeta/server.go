@@ -92,6 +92,8 @@ type Server struct {
 	// safePoints keeps the frontends' oldest active transactions and the
 	// highest GC safe point handed out.
 	safePoints safePoints
+	// schema keeps the catalog versions the frontends report (schema.go).
+	schema schemaSeen
 
 	// catalogMu serialises catalog changes, rangesMu range-map changes and
 	// nodesMu node-registry changes within this server (lock order:

@@ -22,17 +22,15 @@ type catalogCache struct {
 	byID    map[uint32]*planner.Table
 	// seqByName holds the sequences (kept apart from tables and views).
 	seqByName map[string]*api.TableDescriptor
+	// inUse counts the statements running per catalog version (guarded
+	// by holdMu), and seenChanged wakes the reporter (schema.go).
+	holdMu      sync.Mutex
+	inUse       map[uint64]int
+	seenChanged chan struct{}
 }
 
 func newCatalogCache(meta api.MetaClient, logger *slog.Logger) *catalogCache {
-	return &catalogCache{meta: meta, logger: logger, byName: map[string]*planner.Table{}, byID: map[uint32]*planner.Table{}}
-}
-
-// currentVersion is the catalog version the cache holds.
-func (c *catalogCache) currentVersion() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.version
+	return &catalogCache{meta: meta, logger: logger, byName: map[string]*planner.Table{}, byID: map[uint32]*planner.Table{}, seenChanged: make(chan struct{}, 1)}
 }
 
 // watch keeps the cache current until ctx ends.
@@ -78,6 +76,9 @@ func (c *catalogCache) install(cat *api.Catalog) {
 	defer c.mu.Unlock()
 	if cat.Version < c.version {
 		return
+	}
+	if cat.Version > c.version {
+		defer c.changed()
 	}
 	c.version = cat.Version
 	c.byName = map[string]*planner.Table{}
@@ -144,11 +145,18 @@ func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.Columns = append(t.Columns, planner.Column{
+		col := planner.Column{
 			ID: cd.Id, Name: cd.Name, Type: typ, Nullable: cd.Nullable, Hidden: cd.Hidden,
 			Default: cd.DefaultExpr, RowID: cd.Hidden && cd.Name == "rowid",
 			Identity: cd.Identity, OwnedSeq: cd.OwnedSequenceId,
-		})
+		}
+		if cd.HasMissingValue {
+			if col.Missing, err = types.ParseDatum(typ, cd.MissingValue); err != nil {
+				return nil, err
+			}
+			col.HasMissing = true
+		}
+		t.Columns = append(t.Columns, col)
 		ord[cd.Id] = i
 	}
 	for i, id := range td.PrimaryKey {
@@ -163,6 +171,14 @@ func tableFromDesc(td *api.TableDescriptor) (*planner.Table, error) {
 			idx.Desc = append(idx.Desc, i < len(ix.ColumnDesc) && ix.ColumnDesc[i])
 		}
 		t.Indexes = append(t.Indexes, idx)
+	}
+	t.NextColumnID = td.NextColumnId
+	for _, c := range td.Checks {
+		t.Checks = append(t.Checks, planner.Check{Name: c.Name, Expr: c.Expr})
+	}
+	if err := planner.BindChecks(t); err != nil {
+		// The table stays usable for reads; writes fail on the check.
+		slog.Default().Error("a check constraint does not bind", "table", t.Name, "err", err)
 	}
 	return t, nil
 }
@@ -189,16 +205,26 @@ func (c *catalogCache) findIndex(name string) (*planner.Table, *planner.Index) {
 }
 
 func descFromTable(t *planner.Table) *api.TableDescriptor {
-	td := &api.TableDescriptor{Id: t.ID, Version: t.Version, Name: t.Name, NextColumnId: uint32(len(t.Columns) + 1), ViewQuery: t.ViewQuery}
+	td := &api.TableDescriptor{Id: t.ID, Version: t.Version, Name: t.Name, NextColumnId: t.NextColumnID, ViewQuery: t.ViewQuery}
+	for _, c := range t.Columns {
+		td.NextColumnId = max(td.NextColumnId, c.ID+1)
+	}
+	for _, c := range t.Checks {
+		td.Checks = append(td.Checks, &api.SchemaCheck{Name: c.Name, Expr: c.Expr})
+	}
 	for _, idx := range t.Indexes {
 		td.Indexes = append(td.Indexes, indexDesc(t, idx))
 		td.NextIndexId = max(td.NextIndexId, idx.ID+1)
 	}
 	for _, c := range t.Columns {
-		td.Columns = append(td.Columns, &api.ColumnDescriptor{
+		cd := &api.ColumnDescriptor{
 			Id: c.ID, Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, Hidden: c.Hidden, DefaultExpr: c.Default,
 			Identity: c.Identity, OwnedSequenceId: c.OwnedSeq,
-		})
+		}
+		if c.HasMissing {
+			cd.MissingValue, cd.HasMissingValue = c.Missing.Text(), true
+		}
+		td.Columns = append(td.Columns, cd)
 	}
 	for i, o := range t.PK {
 		td.PrimaryKey = append(td.PrimaryKey, t.Columns[o].ID)

@@ -60,10 +60,18 @@ func (s *session) createIndex(ctx context.Context, p *planner.CreateIndex) error
 	if err := s.alterTable(ctx, &t); err != nil {
 		return err
 	}
-	err := s.inTxn(ctx, func(kv exec.KV) error {
+	backfill := func(kv exec.KV) error {
 		_, err := exec.Backfill(ctx, &t, idx, kv)
 		return err
-	})
+	}
+	var err error
+	if s.tx != nil {
+		// In a transaction block: fill it in the block's transaction, which
+		// sees the rows the block wrote (ddlblock.go).
+		err = backfill(s.tx.t)
+	} else {
+		err = s.inTxn(ctx, backfill)
+	}
 	if err != nil {
 		if cur := s.srv.catalog.lookup(t.Name); cur != nil {
 			undo := *cur
@@ -89,10 +97,10 @@ func (s *session) createIndex(ctx context.Context, p *planner.CreateIndex) error
 
 func (s *session) dropIndex(ctx context.Context, p *planner.DropIndex) error {
 	for _, name := range p.Names {
-		t, idx := s.srv.catalog.findIndex(name)
+		t, _ := s.srv.catalog.findIndex(name)
 		if t == nil {
 			s.srv.catalog.refresh(ctx)
-			t, idx = s.srv.catalog.findIndex(name)
+			t, _ = s.srv.catalog.findIndex(name)
 		}
 		if t == nil {
 			if p.IfExists {
@@ -101,25 +109,38 @@ func (s *session) dropIndex(ctx context.Context, p *planner.DropIndex) error {
 			}
 			return pgerr.New(pgerr.UndefinedObject, "index %q does not exist", name)
 		}
-		next := *t
-		next.Indexes = nil
-		for _, x := range t.Indexes {
-			if x.Name != name {
-				next.Indexes = append(next.Indexes, x)
-			}
-		}
-		if err := s.alterTable(ctx, &next); err != nil {
-			return err
-		}
-		start := keys.IndexPrefix(t.ID, idx.ID)
-		if err := s.inTxn(ctx, func(kv exec.KV) error {
-			return exec.DeleteSpan(ctx, kv, start, keys.PrefixEnd(start))
-		}); err != nil {
+		if err := s.removeIndex(ctx, name); err != nil {
 			return err
 		}
 	}
 	s.complete("DROP INDEX")
 	return nil
+}
+
+// removeIndex removes the named index from its table's descriptor and
+// deletes its entries.
+func (s *session) removeIndex(ctx context.Context, name string) error {
+	t, idx := s.srv.catalog.findIndex(name)
+	if t == nil {
+		s.srv.catalog.refresh(ctx)
+		if t, idx = s.srv.catalog.findIndex(name); t == nil {
+			return nil
+		}
+	}
+	next := *t
+	next.Indexes = nil
+	for _, x := range t.Indexes {
+		if x.Name != name {
+			next.Indexes = append(next.Indexes, x)
+		}
+	}
+	if err := s.alterTable(ctx, &next); err != nil {
+		return err
+	}
+	start := keys.IndexPrefix(t.ID, idx.ID)
+	return s.inTxn(ctx, func(kv exec.KV) error {
+		return exec.DeleteSpan(ctx, kv, start, keys.PrefixEnd(start))
+	})
 }
 
 func (s *session) createView(ctx context.Context, p *planner.CreateView) error {

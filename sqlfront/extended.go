@@ -364,7 +364,9 @@ func (s *session) execute(m *pgproto3.Execute) error {
 	var err error
 	switch {
 	case p.plan != nil && (s.tx == nil || !s.tx.failed):
+		release := s.holdCatalog()
 		err = s.execPlan(ctx, p.plan)
+		release()
 	default:
 		err = s.execStmt(ctx, p.stmt, sessionCatalog{ctx: ctx, cache: s.srv.catalog})
 	}

@@ -34,6 +34,11 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		defer s.wg.Done()
 		s.heartbeatLoop(addr, interval)
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.reportSeenLoop(interval)
+	}()
 	return nil
 }
 

@@ -37,6 +37,12 @@ type session struct {
 	pid      uint32
 	secret   []byte
 
+	// hold is the catalog version the running statement holds (schema.go).
+	hold    uint64
+	holding bool
+	// blockDDL is the undoable DDL of the open transaction block (ddlblock.go).
+	blockDDL []blockDDL
+
 	mu sync.Mutex
 	// cancel cancels the running statement (nil between statements).
 	cancel context.CancelFunc
@@ -75,6 +81,12 @@ func (s *session) cancelStatement() {
 const maxAutoRetries = 10
 
 func (s *session) run() {
+	defer func() {
+		if s.tx != nil {
+			s.undoBlockDDL(0) // the client went away mid-transaction
+		}
+		s.releaseHold()
+	}()
 	for {
 		msg, err := s.be.Receive()
 		if err != nil {
@@ -146,6 +158,7 @@ func (s *session) simpleQuery(sql string) {
 	}()
 	cat := sessionCatalog{ctx: ctx, cache: s.srv.catalog}
 	if p, ok, err := planner.BuildCustom(sql, cat); ok {
+		defer s.holdCatalog()()
 		switch {
 		case s.tx != nil && s.tx.failed:
 			fail(errAborted)
@@ -187,10 +200,20 @@ func parseError(err error) error {
 
 func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalog) error {
 	if ts := stmt.GetTransactionStmt(); ts != nil {
-		return s.transactionStmt(ctx, ts)
+		before := s.tx
+		err := s.transactionStmt(ctx, ts)
+		s.afterTxnStmt(ts, before, err)
+		if s.tx == nil {
+			s.releaseHold()
+		}
+		return err
 	}
 	if s.tx != nil && s.tx.failed {
 		return errAborted
+	}
+	defer s.holdCatalog()()
+	if s.tx != nil && isDDL(stmt) {
+		return s.ddlInBlock(ctx, stmt, cat)
 	}
 	switch {
 	case stmt.GetVariableSetStmt() != nil:
@@ -317,6 +340,8 @@ func (s *session) execPlan(ctx context.Context, p planner.Plan) error {
 		return s.showRanges(ctx, p)
 	case *planner.Explain:
 		return s.explain(ctx, p)
+	case *planner.AlterTable:
+		return s.alterTableStmt(ctx, p)
 	}
 	if s.tx != nil {
 		err := s.inExplicit(ctx, p)

@@ -204,6 +204,17 @@ func EncodeRowValue(b []byte, colIDs []uint32, vals []types.Datum) []byte {
 	return b
 }
 
+// nullTag stands for an explicit NULL: written only for columns whose
+// absence means something else (a column added with a default).
+const nullTag = 0xff
+
+// AppendNullColumn appends an explicit NULL for column colID to an encoded
+// row value.
+func AppendNullColumn(b []byte, colID uint32) []byte {
+	b = binary.AppendUvarint(b, uint64(colID))
+	return append(b, nullTag)
+}
+
 // DecodeRowValue calls fn for each column stored in a row value.
 func DecodeRowValue(b []byte, fn func(colID uint32, d types.Datum)) error {
 	if len(b) == 0 || b[0] != valueVersion {
@@ -214,6 +225,11 @@ func DecodeRowValue(b []byte, fn func(colID uint32, d types.Datum)) error {
 		id, n := binary.Uvarint(b)
 		if n <= 0 || len(b) < n+1 {
 			return fmt.Errorf("row value: corrupt column id")
+		}
+		if b[n] == nullTag {
+			b = b[n+1:]
+			fn(uint32(id), types.Null)
+			continue
 		}
 		fam := types.Family(b[n])
 		b = b[n+1:]

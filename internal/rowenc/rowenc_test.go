@@ -152,3 +152,22 @@ func TestRowValueRoundTrip(t *testing.T) {
 		t.Error("a truncated value decoded without error")
 	}
 }
+
+func TestRowValueExplicitNull(t *testing.T) {
+	b := EncodeRowValue(nil, []uint32{2, 3}, []types.Datum{types.NewInt(5), types.Null})
+	b = AppendNullColumn(b, 3)
+	b = AppendNullColumn(b, 300)
+	got := map[uint32]string{}
+	if err := DecodeRowValue(b, func(id uint32, d types.Datum) {
+		if d.IsNull() {
+			got[id] = "NULL"
+		} else {
+			got[id] = d.Text()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2] != "5" || got[3] != "NULL" || got[300] != "NULL" {
+		t.Fatalf("decoded %v", got)
+	}
+}
