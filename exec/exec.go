@@ -119,6 +119,9 @@ type runner struct {
 	// newerByKey, while an UPDATE ... FROM reads its target rows, keeps
 	// those values by row key.
 	newerByKey map[string][]byte
+	// corrIdx holds the hash indexes of correlated subqueries (nil: the
+	// subquery does not have the shape; see decorrelate.go).
+	corrIdx map[int]*corrIndex
 }
 
 // tick checks for cancellation every few thousand units of work.

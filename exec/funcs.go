@@ -326,11 +326,88 @@ func (r *runner) evalLike(l *planner.Like, en *env) (types.Datum, error) {
 // subResult is what a subquery produced: its first column's values.
 type subResult struct {
 	vals []types.Datum
+	// set hashes the non-NULL values (by datumKey) for x IN (SELECT ...)
+	// over an uncorrelated subquery; class is their key class, hasNull
+	// whether a NULL was among them. Built on first use.
+	set     map[string]bool
+	class   int
+	mixed   bool
+	hasNull bool
+}
+
+// keyClass groups the families whose equal values have equal datumKeys.
+func keyClass(f types.Family) int {
+	switch f {
+	case types.IntFamily, types.DecimalFamily:
+		return 1
+	case types.FloatFamily:
+		return 2
+	}
+	return 3 + int(f)
+}
+
+// inSet answers test IN (values) through a hash set; ok is false when
+// the values do not share one key class with test (then compare one by one).
+func (res *subResult) inSet(test types.Datum) (v types.Datum, ok bool) {
+	if res.set == nil {
+		res.set = map[string]bool{}
+		res.class = -1
+		for _, v := range res.vals {
+			if v.IsNull() {
+				res.hasNull = true
+				continue
+			}
+			c := keyClass(v.Family())
+			if res.class >= 0 && c != res.class {
+				res.mixed = true
+			}
+			res.class = c
+			var b strings.Builder
+			datumKey(&b, v)
+			res.set[b.String()] = true
+		}
+	}
+	if test.IsNull() {
+		if len(res.vals) == 0 {
+			return types.NewBool(false), true
+		}
+		return types.Null, true
+	}
+	if res.mixed || (res.class >= 0 && res.class != keyClass(test.Family())) {
+		return types.Null, false
+	}
+	var b strings.Builder
+	datumKey(&b, test)
+	switch {
+	case res.set[b.String()]:
+		return types.NewBool(true), true
+	case res.hasNull:
+		return types.Null, true
+	}
+	return types.NewBool(false), true
 }
 
 func (r *runner) evalSubquery(sq *planner.Subquery, en *env) (types.Datum, error) {
 	res, ok := r.subqueries[sq.ID]
-	if !ok || sq.Correlated {
+	if sq.Correlated && r.ctx.Value(noPushdownKey{}) == nil {
+		// A correlated subquery tied to the outer row by equalities runs
+		// as a hash semi-join over an index built once (decorrelate.go).
+		idx, err := r.corrIndexFor(sq, en)
+		if err != nil {
+			return types.Null, err
+		}
+		if idx != nil {
+			vals, err := r.corrRows(idx, en, sq.Mode == planner.SubExists)
+			if err != nil {
+				return types.Null, err
+			}
+			if sq.Mode == planner.SubScalar && len(vals) > 1 {
+				return types.Null, pgerr.New(pgerr.CardinalityViolation, "more than one row returned by a subquery used as an expression")
+			}
+			res, ok = &subResult{vals: vals}, true
+		}
+	}
+	if !ok || (sq.Correlated && res == nil) {
 		res = &subResult{}
 		stop := &stopSignal{}
 		r.inSubquery++
@@ -367,6 +444,11 @@ func (r *runner) evalSubquery(sq *planner.Subquery, en *env) (types.Datum, error
 	test, err := r.eval(sq.Test, en)
 	if err != nil {
 		return types.Null, err
+	}
+	if sq.Mode == planner.SubAny && sq.Op == planner.OpEq && !sq.Correlated && len(res.vals) > 8 {
+		if v, ok := res.inSet(test); ok {
+			return v, nil
+		}
 	}
 	all := sq.Mode == planner.SubAll
 	sawNull := false

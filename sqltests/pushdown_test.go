@@ -195,6 +195,14 @@ func TestLookupJoin(t *testing.T) {
 		"SELECT o, name FROM ord JOIN cust ON cust = c AND amount > region WHERE o BETWEEN 100 AND 160 AND name LIKE 'c1%' ORDER BY o",
 		"SELECT count(*), sum(amount) FROM ord JOIN cust ON cust = c", // 2000 left rows: hash join
 		"SELECT o, name FROM ord JOIN cust ON cust = c WHERE o < 30 AND c > 150 ORDER BY o",
+		// Correlated subqueries, run as hash semi-joins with pushdown on.
+		"SELECT count(*) FROM ord WHERE EXISTS (SELECT 1 FROM cust WHERE c = ord.cust AND region = 2)",
+		"SELECT count(*) FROM ord WHERE NOT EXISTS (SELECT 1 FROM cust WHERE c = ord.cust)",
+		"SELECT o, (SELECT name FROM cust WHERE c = ord.cust AND region <> ord.amount % 4) FROM ord WHERE o < 25 ORDER BY o",
+		"SELECT count(*) FROM cust WHERE region IN (SELECT amount FROM ord WHERE ord.cust = cust.c)",
+		"SELECT count(*) FROM cust WHERE c NOT IN (SELECT cust FROM ord WHERE amount = cust.region)",
+		"SELECT count(*) FROM ord WHERE cust IN (SELECT c FROM cust WHERE region = 3)",
+		"SELECT count(*) FROM ord WHERE cust NOT IN (SELECT c FROM cust WHERE region = 3)",
 	}
 	for _, q := range queries {
 		mustExec(t, conn, "SET shardsql.pushdown = off")
