@@ -30,7 +30,8 @@ INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :a
 END;
 `
 
-// TestPgbenchTPCB runs real pgbench, 8 clients for 20 s, with the tpcb-like
+// TestPgbenchTPCB runs real pgbench, 8 clients for 2 x 10 s (simple and
+// prepared protocol), with the tpcb-like
 // transaction under the default isolation (READ COMMITTED): every
 // transaction updates the one branch row, so writers queue on it. Zero
 // transactions may fail, and afterwards the balances of accounts, tellers,
@@ -71,27 +72,34 @@ func TestPgbenchTPCB(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, port, _ := net.SplitHostPort(d.sqlAddr)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, pgbench, "-n", "-c", "8", "-j", "2", "-T", "20", "-f", script,
-		"-h", host, "-p", port, "-U", "root", "postgres")
-	cmd.Env = append(os.Environ(), "PGSSLMODE=disable")
-	out, err := cmd.CombinedOutput()
-	t.Logf("pgbench:\n%s", out)
-	if err != nil {
-		t.Fatalf("pgbench failed: %v", err)
+	// Half the run over the simple protocol, half with prepared statements
+	// (the extended protocol: Parse once, Bind/Execute per transaction).
+	total := 0
+	for _, mode := range []string{"simple", "prepared"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, pgbench, "-n", "-c", "8", "-j", "2", "-T", "10", "-M", mode, "-f", script,
+			"-h", host, "-p", port, "-U", "root", "postgres")
+		cmd.Env = append(os.Environ(), "PGSSLMODE=disable")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		t.Logf("pgbench -M %s:\n%s", mode, out)
+		if err != nil {
+			t.Fatalf("pgbench -M %s failed: %v", mode, err)
+		}
+		if !strings.Contains(string(out), "number of failed transactions: 0 ") {
+			t.Fatalf("pgbench -M %s reports failed transactions", mode)
+		}
+		m := regexp.MustCompile(`number of transactions actually processed: (\d+)`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatal("no transaction count in pgbench's output")
+		}
+		n, _ := strconv.Atoi(m[1])
+		if n < 25 {
+			t.Fatalf("only %d transactions in 10 s with -M %s", n, mode)
+		}
+		total += n
 	}
-	if !strings.Contains(string(out), "number of failed transactions: 0 ") {
-		t.Fatal("pgbench reports failed transactions")
-	}
-	m := regexp.MustCompile(`number of transactions actually processed: (\d+)`).FindStringSubmatch(string(out))
-	if m == nil {
-		t.Fatal("no transaction count in pgbench's output")
-	}
-	n, _ := strconv.Atoi(m[1])
-	if n < 50 {
-		t.Fatalf("only %d transactions in 20 s", n)
-	}
+	n := total
 	sums := queryRows(t, conn, `SELECT
 		(SELECT sum(abalance) FROM pgbench_accounts),
 		(SELECT sum(tbalance) FROM pgbench_tellers),
