@@ -13,7 +13,10 @@ import (
 // each outer row then checks only the rows with its key, instead of
 // reading and filtering the inner table again.
 type corrIndex struct {
-	proj      *planner.Project // nil: the subquery's value is the row's first column
+	proj *planner.Project // nil: the subquery's value is the row's first column
+	// agg, when set, aggregates the passing rows (no GROUP BY): the
+	// subquery's one row is the aggregates, then proj over them.
+	agg       *planner.Aggregate
 	pred      []planner.Expr   // every conjunct, checked on each candidate
 	innerKeys []planner.Expr   // over the inner row
 	outerKeys []planner.Expr   // outer references of depth 1
@@ -77,6 +80,9 @@ func (idx *corrIndex) scanOf(rel planner.Rel) *planner.Scan {
 	if p, ok := rel.(*planner.Project); ok {
 		rel = p.Input
 	}
+	if a, ok := rel.(*planner.Aggregate); ok {
+		rel = a.Input
+	}
 	if f, ok := rel.(*planner.Filter); ok {
 		rel = f.Input
 	}
@@ -90,6 +96,17 @@ func corrShape(rel planner.Rel) *corrIndex {
 	idx := &corrIndex{}
 	if p, ok := rel.(*planner.Project); ok {
 		idx.proj, rel = p, p.Input
+	}
+	if a, ok := rel.(*planner.Aggregate); ok {
+		if len(a.Group) > 0 {
+			return nil
+		}
+		for _, c := range a.Aggs {
+			if c.Arg != nil && subqueryIn([]planner.Expr{c.Arg}) || c.Sep != nil && subqueryIn([]planner.Expr{c.Sep}) {
+				return nil
+			}
+		}
+		idx.agg, rel = a, a.Input
 	}
 	if f, ok := rel.(*planner.Filter); ok {
 		idx.pred = append(idx.pred, conjunctsOf(f.Pred)...)
@@ -217,6 +234,13 @@ func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, e
 		datumKey(&b, v)
 	}
 	var out []types.Datum
+	var states []*aggState
+	if idx.agg != nil {
+		first = false
+		for _, c := range idx.agg.Aggs {
+			states = append(states, newAggState(c))
+		}
+	}
 	for _, row := range idx.rows[b.String()] {
 		if err := r.tick(); err != nil {
 			return nil, err
@@ -236,6 +260,26 @@ func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, e
 		if !pass {
 			continue
 		}
+		if states != nil {
+			for _, st := range states {
+				v, sep := types.Null, types.Null
+				var err error
+				if st.call.Arg != nil {
+					if v, err = r.eval(st.call.Arg, inner); err != nil {
+						return nil, err
+					}
+				}
+				if st.call.Sep != nil {
+					if sep, err = r.eval(st.call.Sep, inner); err != nil {
+						return nil, err
+					}
+				}
+				if err := st.add(v, sep); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		v := row[0]
 		if idx.proj != nil {
 			var err error
@@ -247,6 +291,24 @@ func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, e
 		if first {
 			break
 		}
+	}
+	if states != nil { // the aggregate's one row
+		row := make([]types.Datum, len(states))
+		for i, st := range states {
+			v, err := st.result()
+			if err != nil {
+				return nil, err
+			}
+			row[i] = v
+		}
+		v := row[0]
+		if idx.proj != nil {
+			var err error
+			if v, err = r.eval(idx.proj.Exprs[0], &env{row: row, outer: en}); err != nil {
+				return nil, err
+			}
+		}
+		return []types.Datum{v}, nil
 	}
 	return out, nil
 }

@@ -203,6 +203,8 @@ func TestLookupJoin(t *testing.T) {
 		"SELECT count(*) FROM cust WHERE c NOT IN (SELECT cust FROM ord WHERE amount = cust.region)",
 		"SELECT count(*) FROM ord WHERE cust IN (SELECT c FROM cust WHERE region = 3)",
 		"SELECT count(*) FROM ord WHERE cust NOT IN (SELECT c FROM cust WHERE region = 3)",
+		"SELECT c, (SELECT count(*) FROM ord WHERE cust = c), (SELECT sum(amount) + 1 FROM ord WHERE cust = c AND amount > region) FROM cust WHERE c < 40 ORDER BY c",
+		"SELECT count(*) FROM cust WHERE (SELECT max(amount) FROM ord WHERE cust = c) > 40",
 	}
 	for _, q := range queries {
 		mustExec(t, conn, "SET shardsql.pushdown = off")
