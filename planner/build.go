@@ -463,7 +463,7 @@ func buildUpdate(us *pg.UpdateStmt, cat Catalog) (Plan, error) {
 	if src.Filter, err = s.where(us.WhereClause); err != nil {
 		return nil, err
 	}
-	src.Access = access(t, src.Filter)
+	src.withAccess()
 	return p, nil
 }
 
@@ -484,7 +484,7 @@ func buildDelete(ds *pg.DeleteStmt, cat Catalog) (Plan, error) {
 	if src.Filter, err = s.where(ds.WhereClause); err != nil {
 		return nil, err
 	}
-	src.Access = access(t, src.Filter)
+	src.withAccess()
 	return p, nil
 }
 

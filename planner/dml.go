@@ -345,7 +345,7 @@ func buildUpdateExt(us *pg.UpdateStmt, t *Table, alias string, cat Catalog) (Pla
 		if src.Filter, err = s.where(us.WhereClause); err != nil {
 			return nil, err
 		}
-		src.Access = access(t, src.Filter)
+		src.withAccess()
 		p.Source = src
 	}
 	var err error
@@ -375,7 +375,7 @@ func buildDeleteExt(ds *pg.DeleteStmt, t *Table, alias string, cat Catalog) (Pla
 		if src.Filter, err = s.where(ds.WhereClause); err != nil {
 			return nil, err
 		}
-		src.Access = access(t, src.Filter)
+		src.withAccess()
 		p.Source = src
 	}
 	var err error

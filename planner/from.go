@@ -261,7 +261,7 @@ func shift(e Expr, d int) Expr {
 func finishScans(rel Rel) {
 	switch r := rel.(type) {
 	case *Scan:
-		r.Access = access(r.Table, r.Filter)
+		r.withAccess()
 	case *Join:
 		if r.Kind == InnerJoin && r.On != nil {
 			on := r.On
