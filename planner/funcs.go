@@ -349,9 +349,8 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			if err := nargs(2, 2); err != nil {
 				return nil, err
 			}
-			if name == "position" { // position(a IN b) arrives as position(b, a)
-				cast[0], cast[1] = cast[1], cast[0]
-			}
+			// position(a IN b) arrives as position(b, a), which is
+			// already strpos's argument order.
 			name, t = "strpos", types.Int4
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil

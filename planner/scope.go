@@ -12,6 +12,8 @@ type stmtInfo struct {
 	cat        Catalog
 	subqueries int
 	viewDepth  int
+	// ctes are the WITH queries visible where planning is (bindWith).
+	ctes []*cte
 }
 
 // queryInfo is one query level (a SELECT, or a subquery).

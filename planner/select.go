@@ -38,6 +38,9 @@ func buildSelect(ss *pg.SelectStmt, cat Catalog) (Plan, error) {
 			return nil, pgerr.New(pgerr.FeatureNotSupported, "more than one locking clause is not supported yet")
 		}
 		ss.LockingClause = nil
+		if ss.WithClause != nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE with WITH is not supported yet")
+		}
 	}
 	rel, _, err := buildQuery(ss, newStmtScope(cat))
 	if err != nil {
@@ -146,7 +149,11 @@ func findAgg(r Rel) (*Aggregate, bool) {
 // under outer, returning its relation and its level's info.
 func buildQuery(ss *pg.SelectStmt, outer *scope) (Rel, *queryInfo, error) {
 	if ss.WithClause != nil {
-		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+		pop, err := bindWith(ss.WithClause, outer)
+		defer pop()
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if len(ss.LockingClause) > 0 {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE is supported on the outermost query only, for now")
