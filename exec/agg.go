@@ -104,8 +104,8 @@ func (st *aggState) result() (types.Datum, error) {
 		case types.IntFamily:
 			return types.NewInt(st.sumInt), nil
 		}
-		d := st.sumDec
-		return types.NewDecimal(&d), nil
+		// A copy: window functions read the sum and then add more to it.
+		return types.NewDecimal(new(apd.Decimal).Set(&st.sumDec)), nil
 	case "avg":
 		if c.T.Family == types.FloatFamily {
 			return types.NewFloat(st.sumFloat / float64(st.count)), nil

@@ -125,6 +125,8 @@ func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) e
 		return err
 	case *planner.SetOp:
 		return r.runSetOp(rel, outer, emit)
+	case *planner.Window:
+		return r.runWindow(rel, outer, emit)
 	}
 	return pgerr.New(pgerr.Internal, "exec cannot run %T", rel)
 }

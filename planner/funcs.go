@@ -16,7 +16,10 @@ var aggFuncs = map[string]bool{
 func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
 	name := strings.ToLower(funcName(fc))
 	if fc.Over != nil {
-		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "window functions are not supported yet")
+		return s.buildWindowCall(name, fc)
+	}
+	if windowFuncs[name] {
+		return nil, errAt(pgerr.WrongObjectType, fc.Location, "window function %s requires an OVER clause", name)
 	}
 	if aggFuncs[name] {
 		return s.buildAgg(name, fc)
@@ -42,12 +45,22 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 	if s.inAgg {
 		return nil, errAt(pgerr.GroupingError, fc.Location, "aggregate function calls cannot be nested")
 	}
+	inner := s.with(s.cols)
+	inner.inAgg = true
+	a, err := inner.aggCall(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	*s.q.aggs = append(*s.q.aggs, a)
+	return a, nil
+}
+
+// aggCall types an aggregate call, building its arguments in scope s.
+func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 	if name == "every" {
 		name = "bool_and"
 	}
 	a := &AggCall{Name: name, Distinct: fc.AggDistinct}
-	inner := s.with(s.cols)
-	inner.inAgg = true
 	switch {
 	case fc.AggStar:
 		if name != "count" {
@@ -58,10 +71,10 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function string_agg requires two arguments")
 		}
 		var err error
-		if a.Arg, err = inner.buildExpr(fc.Args[0]); err != nil {
+		if a.Arg, err = s.buildExpr(fc.Args[0]); err != nil {
 			return nil, err
 		}
-		if a.Sep, err = inner.buildExpr(fc.Args[1]); err != nil {
+		if a.Sep, err = s.buildExpr(fc.Args[1]); err != nil {
 			return nil, err
 		}
 		if a.Arg, err = castTo(a.Arg, types.Text); err != nil {
@@ -74,7 +87,7 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 		if len(fc.Args) != 1 {
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function %s takes one argument", name)
 		}
-		arg, err := inner.buildExpr(fc.Args[0])
+		arg, err := s.buildExpr(fc.Args[0])
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +137,6 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 	case "string_agg":
 		a.T = types.Text
 	}
-	*s.q.aggs = append(*s.q.aggs, a)
 	return a, nil
 }
 

@@ -158,7 +158,7 @@ func buildQuery(ss *pg.SelectStmt, outer *scope) (Rel, *queryInfo, error) {
 	if len(ss.LockingClause) > 0 {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE is supported on the outermost query only, for now")
 	}
-	if ss.IntoClause != nil || len(ss.WindowClause) > 0 {
+	if ss.IntoClause != nil {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "this form of SELECT is not supported yet")
 	}
 	s := outer.child(nil)
@@ -340,6 +340,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	if len(ss.FromClause) == 0 {
 		rel = &Values{Rows: [][]Expr{{}}}
 	}
+	s.q.winClause = "JOIN conditions"
 	var items []Rel
 	for _, item := range ss.FromClause {
 		r, err := buildFrom(item, s)
@@ -356,6 +357,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	s.cols = rel.Cols()
 
 	if ss.WhereClause != nil {
+		s.q.winClause = "WHERE"
 		w, err := s.buildExpr(ss.WhereClause)
 		if err != nil {
 			return nil, nil, err
@@ -373,6 +375,11 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 
 	var aggs []*AggCall
 	s.q.aggs = &aggs
+	if err := s.q.setWindows(ss.WindowClause); err != nil {
+		return nil, nil, err
+	}
+	var wins []*WindowCall
+	s.q.wins = &wins
 	// The select list.
 	var outs []Expr
 	var names []string
@@ -416,6 +423,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	// GROUP BY: expressions over the input, output positions or names.
 	var groups []Expr
 	s.q.aggs = nil
+	s.q.wins, s.q.winClause = nil, "GROUP BY"
 	for _, g := range ss.GroupClause {
 		e, err := s.groupExpr(g, outs, names)
 		if err != nil {
@@ -425,6 +433,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	}
 	s.q.aggs = &aggs
 	var having Expr
+	s.q.winClause = "HAVING"
 	if ss.HavingClause != nil {
 		h, err := s.buildExpr(ss.HavingClause)
 		if err != nil {
@@ -436,6 +445,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	}
 	// ORDER BY: an output position or name, else an expression (an extra,
 	// hidden output column).
+	s.q.wins = &wins
 	var keys []SortKey
 	var extras []Expr
 	distinct := len(ss.DistinctClause) > 0
@@ -470,7 +480,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		k.Col = idx
 		keys = append(keys, k)
 	}
-	s.q.aggs = nil
+	s.q.aggs, s.q.wins = nil, nil
 
 	all := append(append([]Expr{}, outs...), extras...)
 	if len(groups) > 0 || len(aggs) > 0 || having != nil {
@@ -499,6 +509,12 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		}
 		if sc, ok := agg.Input.(*Scan); ok && len(groups) == 0 && sc.Filter == nil && onlyCountStar(aggs) {
 			sc.KeysOnly = true
+		}
+	}
+	if len(wins) > 0 {
+		var err error
+		if rel, err = addWindow(rel, all); err != nil {
+			return nil, nil, err
 		}
 	}
 	cols := make([]ColInfo, len(all))
