@@ -77,7 +77,16 @@ func (r *runner) run(rel planner.Rel, outer *env, emit func(row []types.Datum) e
 			if n == 0 {
 				n = len(row)
 			}
-			k := rowKey(row[:n])
+			var k string
+			if len(rel.Keys) > 0 {
+				vals := make([]types.Datum, len(rel.Keys))
+				for i, c := range rel.Keys {
+					vals[i] = row[c]
+				}
+				k = rowKey(vals)
+			} else {
+				k = rowKey(row[:n])
+			}
 			if seen[k] {
 				return nil
 			}

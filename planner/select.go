@@ -449,9 +449,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	var keys []SortKey
 	var extras []Expr
 	distinct := len(ss.DistinctClause) > 0
-	if distinct && ss.DistinctClause[0].GetNode() != nil {
-		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "DISTINCT ON is not supported yet")
-	}
+	distinctOn := distinct && ss.DistinctClause[0].GetNode() != nil
 	for _, sn := range ss.SortClause {
 		sb := sn.GetSortBy()
 		k := sortKey(sb)
@@ -470,7 +468,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 				}
 			}
 			if idx < 0 {
-				if distinct {
+				if distinct && !distinctOn {
 					return nil, nil, pgerr.New(pgerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 				}
 				idx = len(outs) + len(extras)
@@ -479,6 +477,13 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		}
 		k.Col = idx
 		keys = append(keys, k)
+	}
+	var onCols []int
+	if distinctOn {
+		var err error
+		if onCols, keys, extras, err = s.distinctOn(ss.DistinctClause, names, outs, extras, keys); err != nil {
+			return nil, nil, err
+		}
 	}
 	s.q.aggs, s.q.wins = nil, nil
 
@@ -526,11 +531,16 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		cols[i] = ColInfo{Name: name, T: e.Type(), Hidden: i >= len(outs)}
 	}
 	rel = &Project{Input: rel, Exprs: all, Columns: cols}
-	if distinct {
-		rel = &Distinct{Input: rel}
-	}
-	if len(keys) > 0 {
-		rel = &Sort{Input: rel, Keys: keys}
+	if distinctOn {
+		// The first row of each DISTINCT ON group in ORDER BY order.
+		rel = &Distinct{Input: &Sort{Input: rel, Keys: keys}, Keys: onCols}
+	} else {
+		if distinct {
+			rel = &Distinct{Input: rel}
+		}
+		if len(keys) > 0 {
+			rel = &Sort{Input: rel, Keys: keys}
+		}
 	}
 	rel, err := limit(ss, rel)
 	if err != nil {
