@@ -119,6 +119,8 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		return roundFunc(f.Name, args)
 	case "power", "sqrt", "exp", "ln":
 		return mathFunc(f.Name, args, f.T)
+	case "substring_regex":
+		return regexSubstring(a.Str(), args[1].Str())
 	case "lower":
 		return types.NewString(strings.ToLower(a.Str())), nil
 	case "upper":
@@ -231,18 +233,32 @@ func roundFunc(name string, args []types.Datum) (types.Datum, error) {
 	if _, err := c.Quantize(&out, d, -places); err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
 	}
+	if out.IsZero() {
+		out.Negative = false // PostgreSQL has no negative zero numeric
+	}
 	return types.NewDecimal(&out), nil
 }
 
 func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
+	if t.Family == types.DecimalFamily {
+		switch name {
+		case "power":
+			return numericPower(args[0].AsDecimal(), args[1].AsDecimal())
+		case "sqrt":
+			return numericSqrt(args[0].AsDecimal())
+		}
+	}
 	x := args[0].AsFloat()
 	var v float64
 	switch name {
 	case "power":
-		v = math.Pow(x, args[1].AsFloat())
+		var err error
+		if v, err = floatPower(x, args[1].AsFloat()); err != nil {
+			return types.Null, err
+		}
 	case "sqrt":
 		if x < 0 {
-			return types.Null, pgerr.New("2201F", "cannot take square root of a negative number")
+			return types.Null, errNegSqrt
 		}
 		v = math.Sqrt(x)
 	case "exp":

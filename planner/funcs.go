@@ -211,7 +211,7 @@ func argTypes(args []Expr) []types.T {
 func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 	nargs := func(min, max int) error {
 		if len(args) < min || len(args) > max {
-			return errAt(pgerr.UndefinedFunction, loc, "function %s with %d arguments does not exist", name, len(args))
+			return errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, typeList(args))
 		}
 		return nil
 	}
@@ -243,6 +243,13 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if !isNumeric(a.Type()) {
 			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, a.Type())
 		}
+		if name == "sign" && a.Type().Family == types.IntFamily {
+			// sign(integer) resolves to sign(double precision).
+			var err error
+			if a, err = castTo(a, types.Float8); err != nil {
+				return nil, err
+			}
+		}
 		return &Func{Name: name, Args: []Expr{a}, T: a.Type()}, nil
 	case "round", "trunc", "floor", "ceil", "ceiling":
 		if err := nargs(1, 2); err != nil {
@@ -252,13 +259,14 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		t := a.Type()
 		switch {
 		case t.Family == types.FloatFamily && len(args) == 1:
+		case t.Family == types.FloatFamily:
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, typeList(args))
+		case t.Family == types.IntFamily && len(args) == 1:
+			// An integer argument resolves to the double precision form
+			// (float8 is the preferred numeric type).
+			t = types.Float8
 		case isNumeric(t) || t.Family == types.UnknownFamily:
 			t = types.Numeric
-			if name == "floor" || name == "ceil" || name == "ceiling" {
-				if a.Type().Family == types.IntFamily {
-					t = types.Float8
-				}
-			}
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, t)
 		}
@@ -305,7 +313,7 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 2); err != nil {
 			return nil, err
 		}
-		cast, err := castAll(args, types.Text)
+		cast, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -333,13 +341,19 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 1); err != nil {
 			return nil, err
 		}
-		a, err := castTo(args[0], types.Text)
+		a, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
-		return &Func{Name: "ascii", Args: []Expr{a}, T: types.Int4}, nil
+		return &Func{Name: "ascii", Args: a, T: types.Int4}, nil
 	case "substring", "substr":
 		if err := nargs(2, 3); err != nil {
+			return nil, err
+		}
+		if f := args[1].Type().Family; name == "substring" && (f == types.StringFamily || f == types.UnknownFamily) {
+			return regexSubstring(args, loc)
+		}
+		if _, err := textArgs(name, args[:1], loc); err != nil {
 			return nil, err
 		}
 		a, err := castTo(args[0], types.Text)
@@ -351,8 +365,25 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return nil, err
 		}
 		return &Func{Name: "substring", Args: append([]Expr{a}, rest...), T: types.Text}, nil
-	case "replace", "concat", "strpos", "position":
-		cast, err := castAll(args, types.Text)
+	case "concat":
+		if len(args) == 0 {
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function concat() does not exist")
+		}
+		cast := make([]Expr, len(args))
+		for i, a := range args {
+			var err error
+			if cast[i], err = textOut(a); err != nil {
+				return nil, err
+			}
+		}
+		return &Func{Name: name, Args: cast, T: types.Text}, nil
+	case "replace", "strpos", "position":
+		if name == "replace" {
+			if err := nargs(3, 3); err != nil {
+				return nil, err
+			}
+		}
+		cast, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
