@@ -32,9 +32,13 @@ func buildFrom(n *pg.Node, s *scope) (Rel, error) {
 		}
 		// A derived table cannot see the FROM items beside it: plan it
 		// under the enclosing query's parent.
-		rel, _, err := buildQuery(rs.Subquery.GetSelectStmt(), s.parent)
+		rel, q, err := buildQuery(rs.Subquery.GetSelectStmt(), s.parent)
 		if err != nil {
 			return nil, err
+		}
+		if q.correlated {
+			// It reads a row of a query enclosing this one: so does this one.
+			s.q.correlated = true
 		}
 		alias := ""
 		var colNames []string

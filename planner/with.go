@@ -96,8 +96,11 @@ func (s *scope) lookupCTE(name string) *cte {
 
 // cteRef plans a FROM-clause reference to a WITH query, in scope s.
 func (s *scope) cteRef(c *cte, rv *pg.RangeVar) (Rel, error) {
-	if c.correlated && s.parent != c.outer {
-		return nil, errAt(pgerr.FeatureNotSupported, rv.Location, "a WITH query that reads outer columns is supported only at its own query level, for now")
+	if c.correlated {
+		if s.parent != c.outer {
+			return nil, errAt(pgerr.FeatureNotSupported, rv.Location, "a WITH query that reads outer columns is supported only at its own query level, for now")
+		}
+		s.q.correlated = true // the referencing query reads the outer row too
 	}
 	alias := c.name
 	var names []string
