@@ -223,18 +223,33 @@ func roundFunc(name string, args []types.Datum) (types.Datum, error) {
 		c.Rounding = apd.RoundHalfUp
 	case "trunc":
 		c.Rounding = apd.RoundDown
-	case "floor":
-		c.Rounding = apd.RoundFloor
-		places = 0
-	case "ceil":
-		c.Rounding = apd.RoundCeiling
+	case "floor", "ceil":
+		// Truncate, then step away from zero when a fraction was cut off
+		// on the side being rounded to (apd's RoundFloor misses -0.09).
+		c.Rounding = apd.RoundDown
 		places = 0
 	}
 	if _, err := c.Quantize(&out, d, -places); err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
 	}
+	if name == "floor" || name == "ceil" {
+		step := int64(-1)
+		if name == "ceil" {
+			step = 1
+		}
+		if out.Cmp(d) != 0 && (d.Negative == (step < 0)) {
+			if _, err := c.Add(&out, &out, apd.New(step, 0)); err != nil {
+				return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+			}
+		}
+	}
 	if out.IsZero() {
 		out.Negative = false // PostgreSQL has no negative zero numeric
+	}
+	if out.Exponent > 0 { // round(1234, -2) is 1200, not 12E+2
+		if _, err := c.Quantize(&out, &out, 0); err != nil {
+			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+		}
 	}
 	return types.NewDecimal(&out), nil
 }

@@ -2,7 +2,9 @@ package exec
 
 import (
 	"math"
+	"math/big"
 	"regexp"
+	"strconv"
 
 	"github.com/cockroachdb/apd/v3"
 	"github.com/shardsql/shardsql/internal/pgerr"
@@ -179,7 +181,9 @@ func numericPower(x, y *apd.Decimal) (types.Datum, error) {
 }
 
 // floatPower is power(double precision, double precision) with
-// PostgreSQL's errors.
+// PostgreSQL's errors. The C library's pow, which PostgreSQL calls, is
+// correctly rounded where Go's math.Pow can be off in the last bit, so
+// finite results are computed in decimal with 40 digits and rounded once.
 func floatPower(x, y float64) (float64, error) {
 	switch {
 	case x == 0 && y < 0:
@@ -187,7 +191,32 @@ func floatPower(x, y float64) (float64, error) {
 	case x < 0 && y != math.Trunc(y):
 		return 0, errComplexPower
 	}
-	return math.Pow(x, y), nil
+	v := math.Pow(x, y)
+	if x == 0 || math.IsInf(v, 0) || math.IsNaN(v) || math.IsInf(x, 0) || math.IsInf(y, 0) {
+		return v, nil
+	}
+	if v == 0 {
+		return 0, pgerr.New(pgerr.NumericOutOfRange, "value out of range: underflow")
+	}
+	exact := func(f float64) (*apd.Decimal, bool) {
+		d, _, err := apd.NewFromString(new(big.Float).SetFloat64(f).Text('g', 1100))
+		return d, err == nil
+	}
+	bx, ok1 := exact(x)
+	by, ok2 := exact(y)
+	if !ok1 || !ok2 {
+		return v, nil
+	}
+	var r apd.Decimal
+	c := apd.BaseContext.WithPrecision(40)
+	if _, err := c.Pow(&r, bx, by); err != nil {
+		return v, nil
+	}
+	f, err := strconv.ParseFloat(r.String(), 64)
+	if err != nil {
+		return v, nil
+	}
+	return f, nil
 }
 
 var regexCache = map[string]*regexp.Regexp{}

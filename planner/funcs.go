@@ -295,10 +295,17 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 2); err != nil {
 			return nil, err
 		}
+		// numeric only when no argument is double precision (numeric
+		// converts to float8 implicitly, not the other way).
 		t := types.Float8
 		for _, a := range args {
 			if a.Type().Family == types.DecimalFamily {
 				t = types.Numeric
+			}
+		}
+		for _, a := range args {
+			if a.Type().Family == types.FloatFamily {
+				t = types.Float8
 			}
 		}
 		cast, err := castAll(args, t)
