@@ -234,9 +234,18 @@ func (r *runner) windowColumn(f *planner.WindowCall, ws *windowSort, in, rows []
 		}
 		return nil
 	}
+	var aggIn []aggInput // per row number (aggOK: FILTER admits the row)
+	var aggOK []bool
 	if f.Agg != nil {
-		if err := evalArgs([]planner.Expr{f.Agg.Arg, f.Agg.Sep}); err != nil {
-			return err
+		aggIn, aggOK = make([]aggInput, len(in)), make([]bool, len(in))
+		for i, row := range in {
+			if err := r.tick(); err != nil {
+				return err
+			}
+			var err error
+			if aggIn[i], aggOK[i], err = r.aggRow(f.Agg, &env{row: row, outer: outer}); err != nil {
+				return err
+			}
 		}
 	} else if err := evalArgs(f.Args); err != nil {
 		return err
@@ -247,7 +256,7 @@ func (r *runner) windowColumn(f *planner.WindowCall, ws *windowSort, in, rows []
 		var err error
 		switch f.Name {
 		case "agg":
-			err = windowAgg(f, ws, args, ps, pe, set)
+			err = windowAgg(f, ws, aggIn, aggOK, ps, pe, set)
 		case "ntile":
 			err = ntile(ws, args, ps, pe, set)
 		default:
@@ -375,7 +384,7 @@ func ntile(ws *windowSort, args [][]types.Datum, ps, pe int, set func(int, types
 // at the partition start grow as the row advances, so they are computed
 // incrementally; others are recomputed per row (reusing the previous
 // result for the same frame).
-func windowAgg(f *planner.WindowCall, ws *windowSort, args [][]types.Datum, ps, pe int, set func(int, types.Datum)) error {
+func windowAgg(f *planner.WindowCall, ws *windowSort, in []aggInput, ok []bool, ps, pe int, set func(int, types.Datum)) error {
 	var st *aggState
 	next := ps // the next position st has not added yet
 	prevLo, prevHi := -1, -1
@@ -394,9 +403,10 @@ func windowAgg(f *planner.WindowCall, ws *windowSort, args [][]types.Datum, ps, 
 			st, next = newAggState(f.Agg), lo
 		}
 		for ; next < hi; next++ {
-			a := args[ws.idx[next]]
-			if err := st.add(a[0], a[1]); err != nil {
-				return err
+			if i := ws.idx[next]; ok[i] {
+				if err := st.input(in[i]); err != nil {
+					return err
+				}
 			}
 		}
 		v, err := st.result()

@@ -137,7 +137,41 @@ func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 	case "string_agg":
 		a.T = types.Text
 	}
-	return a, nil
+	return a, s.aggClauses(a, fc)
+}
+
+// aggClauses builds an aggregate call's FILTER and ORDER BY.
+func (s *scope) aggClauses(a *AggCall, fc *pg.FuncCall) error {
+	if fc.AggWithinGroup {
+		return errAt(pgerr.FeatureNotSupported, fc.Location, "WITHIN GROUP is not supported yet")
+	}
+	if fc.AggFilter != nil {
+		f, err := s.buildExpr(fc.AggFilter)
+		if err != nil {
+			return err
+		}
+		if a.Filter, err = coerceBool(f, fc.Location); err != nil {
+			return err
+		}
+	}
+	for _, n := range fc.AggOrder {
+		sb := n.GetSortBy()
+		e, err := s.buildExpr(sb.Node)
+		if err != nil {
+			return err
+		}
+		if e.Type().Family == types.UnknownFamily {
+			if e, err = castTo(e, types.Text); err != nil {
+				return err
+			}
+		}
+		if a.Distinct && (a.Arg == nil || e.String() != a.Arg.String()) {
+			return errAt(pgerr.InvalidColumnRef, fc.Location, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+		}
+		a.Order = append(a.Order, e)
+		a.OrderKeys = append(a.OrderKeys, sortKey(sb))
+	}
+	return nil
 }
 
 // commonType finds the type several values unify to (CASE, COALESCE, UNION).

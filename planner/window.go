@@ -127,7 +127,12 @@ func (s *scope) buildWindowCall(name string, fc *pg.FuncCall) (Expr, error) {
 		}
 		return nil, errAt("42P20", fc.Location, "window functions are not allowed here")
 	}
-	if fc.AggFilter != nil || len(fc.AggOrder) > 0 || fc.AggWithinGroup || fc.FuncVariadic {
+	switch {
+	case len(fc.AggOrder) > 0:
+		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "aggregate ORDER BY is not implemented for window functions")
+	case fc.AggFilter != nil && !aggFuncs[name]:
+		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "FILTER is not implemented for non-aggregate window functions")
+	case fc.AggWithinGroup || fc.FuncVariadic:
 		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "this form of window function call is not supported yet")
 	}
 	def, err := s.q.windowDef(fc.Over)
@@ -426,6 +431,9 @@ func mapWindowChildren(w *WindowCall, f func(Expr) (Expr, error)) (Expr, error) 
 			return nil, err
 		}
 		if a.Sep, err = f(w.Agg.Sep); err != nil {
+			return nil, err
+		}
+		if a.Filter, err = f(w.Agg.Filter); err != nil {
 			return nil, err
 		}
 		c.Agg = &a
