@@ -96,3 +96,20 @@ func TestWindowPlan(t *testing.T) {
 		t.Errorf("sum(k) OVER w planned as %s", win.Funcs[1])
 	}
 }
+
+func TestOutputNames(t *testing.T) {
+	p := plan(t, "SELECT (SELECT count(*) FROM kv), (SELECT v AS w FROM kv), EXISTS (SELECT 1), count(*)::int, (k + 1)::text, 1::int::text, CASE WHEN true THEN 1 END, coalesce(k, 1), greatest(1, 2), nullif(k, 1), k + 1 FROM kv GROUP BY k")
+	want := []string{"count", "w", "exists", "count", "text", "text", "case", "coalesce", "greatest", "nullif", "?column?"}
+	var got []string
+	for _, c := range p.(*Select).Root.Cols() {
+		got = append(got, c.Name)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -660,19 +660,76 @@ func outputName(rt *pg.ResTarget) string {
 	if rt.Name != "" {
 		return rt.Name
 	}
+	name, _ := figureColname(rt.Val)
+	return name
+}
+
+// figureColname names an unnamed select-list item as PostgreSQL does
+// (FigureColname), with the strength of the guess: 2 for a column,
+// function or subquery name, 1 for a type or keyword name that an
+// enclosing cast may override, 0 for "?column?".
+func figureColname(n *pg.Node) (string, int) {
 	switch {
-	case rt.Val.GetColumnRef() != nil:
-		f := rt.Val.GetColumnRef().Fields
-		return f[len(f)-1].GetString_().GetSval()
-	case rt.Val.GetTypeCast() != nil:
-		tc := rt.Val.GetTypeCast()
-		if tc.Arg.GetColumnRef() != nil {
-			return outputName(&pg.ResTarget{Val: tc.Arg})
+	case n == nil:
+	case n.GetColumnRef() != nil:
+		f := n.GetColumnRef().Fields
+		if s := f[len(f)-1].GetString_(); s != nil {
+			return s.GetSval(), 2
 		}
-		names := tc.TypeName.Names
-		return names[len(names)-1].GetString_().GetSval()
-	case rt.Val.GetFuncCall() != nil:
-		return funcName(rt.Val.GetFuncCall())
+	case n.GetTypeCast() != nil:
+		tc := n.GetTypeCast()
+		name, strength := figureColname(tc.Arg)
+		if strength <= 1 && tc.TypeName != nil {
+			names := tc.TypeName.Names
+			return names[len(names)-1].GetString_().GetSval(), 1
+		}
+		return name, strength
+	case n.GetFuncCall() != nil:
+		fn := n.GetFuncCall().Funcname
+		return fn[len(fn)-1].GetString_().GetSval(), 2
+	case n.GetAExpr() != nil:
+		if n.GetAExpr().Kind == pg.A_Expr_Kind_AEXPR_NULLIF {
+			return "nullif", 2
+		}
+	case n.GetCaseExpr() != nil:
+		return "case", 1
+	case n.GetCoalesceExpr() != nil:
+		return "coalesce", 2
+	case n.GetMinMaxExpr() != nil:
+		if n.GetMinMaxExpr().Op == pg.MinMaxOp_IS_LEAST {
+			return "least", 2
+		}
+		return "greatest", 2
+	case n.GetSubLink() != nil:
+		sl := n.GetSubLink()
+		switch sl.SubLinkType {
+		case pg.SubLinkType_EXISTS_SUBLINK:
+			return "exists", 2
+		case pg.SubLinkType_ARRAY_SUBLINK:
+			return "array", 2
+		case pg.SubLinkType_EXPR_SUBLINK:
+			sel := sl.Subselect.GetSelectStmt()
+			for sel != nil && sel.Op != pg.SetOperation_SETOP_NONE {
+				sel = sel.Larg
+			}
+			if sel != nil && len(sel.TargetList) > 0 {
+				if rt := sel.TargetList[0].GetResTarget(); rt != nil {
+					if cr := rt.Val.GetColumnRef(); rt.Name == "" && cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+						break // (SELECT * ...): the column's own name, not known here
+					}
+					return outputName(rt), 2
+				}
+			}
+		}
+	case n.GetSqlvalueFunction() != nil:
+		switch n.GetSqlvalueFunction().Op {
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+			return "current_date", 2
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return "current_timestamp", 2
+		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return "localtimestamp", 2
+		}
 	}
-	return "?column?"
+	return "?column?", 0
 }
