@@ -2,8 +2,10 @@ package exec
 
 import (
 	"slices"
+	"sort"
 	"strings"
 
+	"github.com/cockroachdb/apd/v3"
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 	"github.com/shardsql/shardsql/planner"
@@ -173,7 +175,12 @@ func (ws *windowSort) peerEnd(p, partEnd int) int {
 }
 
 // frame returns the positions [lo, hi) of the frame of the row at p.
-func frameOf(fr planner.WindowFrame, ws *windowSort, p, ps, pe, peerEnd int) (int, int) {
+func frameOf(f *planner.WindowCall, ws *windowSort, p, ps, pe, peerEnd int) (int, int) {
+	fr := f.Frame
+	if !fr.Rows && (fr.Start == planner.OffsetPreceding || fr.Start == planner.OffsetFollowing ||
+		fr.End == planner.OffsetPreceding || fr.End == planner.OffsetFollowing) {
+		return rangeFrame(f, ws, p, ps, pe, peerEnd)
+	}
 	var lo, hi int
 	switch fr.Start {
 	case planner.UnboundedPreceding:
@@ -315,7 +322,7 @@ func windowRank(f *planner.WindowCall, ws *windowSort, args [][]types.Datum, ps,
 			}
 			set(p, v)
 		case "first_value", "last_value", "nth_value":
-			lo, hi := frameOf(f.Frame, ws, p, ps, pe, peerEnd)
+			lo, hi := frameOf(f, ws, p, ps, pe, peerEnd)
 			v := types.Null
 			switch f.Name {
 			case "first_value":
@@ -394,7 +401,7 @@ func windowAgg(f *planner.WindowCall, ws *windowSort, in []aggInput, ok []bool, 
 		if p == peerEnd {
 			peerEnd = ws.peerEnd(p, pe)
 		}
-		lo, hi := frameOf(f.Frame, ws, p, ps, pe, peerEnd)
+		lo, hi := frameOf(f, ws, p, ps, pe, peerEnd)
 		if lo == prevLo && hi == prevHi {
 			set(p, prev)
 			continue
@@ -417,4 +424,79 @@ func windowAgg(f *planner.WindowCall, ws *windowSort, in []aggInput, ok []bool, 
 		prevLo, prevHi, prev = lo, hi, v
 	}
 	return nil
+}
+
+// rangeFrame returns the frame [lo, hi) of the row at p for a RANGE frame
+// with a value offset: the rows whose ORDER BY value lies within the
+// offsets of the current row's (a NULL current value: its NULL peers).
+func rangeFrame(f *planner.WindowCall, ws *windowSort, p, ps, pe, peerEnd int) (int, int) {
+	fr := f.Frame
+	key := f.OrderKeys[0]
+	val := func(q int) types.Datum { return ws.order[ws.idx[q]][0] }
+	cur := val(p)
+	dir := 1
+	if key.Desc {
+		dir = -1
+	}
+	// after reports whether position q sorts after value b (or at it,
+	// unless strict): a predicate monotone over the partition.
+	after := func(q int, b types.Datum, strict bool) bool {
+		v := val(q)
+		if v.IsNull() {
+			return !key.NullsFirst
+		}
+		c := dir * types.Compare(v, b)
+		return c > 0 || (!strict && c == 0)
+	}
+	search := func(b types.Datum, strict bool) int {
+		return ps + sort.Search(pe-ps, func(i int) bool { return after(ps+i, b, strict) })
+	}
+	// bound is the current value moved by off, back (-1) or forth (+1)
+	// in the window's order.
+	bound := func(off types.Datum, sign int) types.Datum {
+		if cur.Family() == types.FloatFamily || off.Family() == types.FloatFamily {
+			return types.NewFloat(cur.AsFloat() + float64(sign*dir)*off.AsFloat())
+		}
+		var d apd.Decimal
+		if sign*dir > 0 {
+			decCtx.Add(&d, cur.AsDecimal(), off.AsDecimal())
+		} else {
+			decCtx.Sub(&d, cur.AsDecimal(), off.AsDecimal())
+		}
+		return types.NewDecimal(&d)
+	}
+	var lo, hi int
+	switch fr.Start {
+	case planner.UnboundedPreceding:
+		lo = ps
+	case planner.CurrentRow:
+		lo = ws.peerStart[p]
+	case planner.OffsetPreceding, planner.OffsetFollowing:
+		if cur.IsNull() {
+			lo = ws.peerStart[p]
+		} else if fr.Start == planner.OffsetPreceding {
+			lo = search(bound(fr.StartValue, -1), false)
+		} else {
+			lo = search(bound(fr.StartValue, 1), false)
+		}
+	default:
+		lo = pe
+	}
+	switch fr.End {
+	case planner.UnboundedFollowing:
+		hi = pe
+	case planner.CurrentRow:
+		hi = peerEnd
+	case planner.OffsetPreceding, planner.OffsetFollowing:
+		if cur.IsNull() {
+			hi = peerEnd
+		} else if fr.End == planner.OffsetPreceding {
+			hi = search(bound(fr.EndValue, -1), true)
+		} else {
+			hi = search(bound(fr.EndValue, 1), true)
+		}
+	default:
+		hi = ps
+	}
+	return lo, hi
 }

@@ -26,23 +26,31 @@ const (
 // CURRENT ROW means the row's peers too (rows equal in the window's ORDER
 // BY; without ORDER BY the whole partition); ROWS counts single rows.
 type WindowFrame struct {
-	Rows                   bool
-	Start, End             FrameBound
+	Rows       bool
+	Start, End FrameBound
+	// StartOffset and EndOffset count rows (ROWS); StartValue and EndValue
+	// are distances in the value of the window's one ORDER BY column
+	// (RANGE).
 	StartOffset, EndOffset int64
+	StartValue, EndValue   types.Datum
 }
 
 // defaultFrame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
 var defaultFrame = WindowFrame{Start: UnboundedPreceding, End: CurrentRow}
 
 func (f WindowFrame) String() string {
-	b := func(fb FrameBound, off int64) string {
-		return [...]string{"unbounded preceding", fmt.Sprintf("%d preceding", off), "current row", fmt.Sprintf("%d following", off), "unbounded following"}[fb]
-	}
 	mode := "range"
 	if f.Rows {
 		mode = "rows"
 	}
-	return mode + " " + b(f.Start, f.StartOffset) + " to " + b(f.End, f.EndOffset)
+	b := func(fb FrameBound, off int64, val types.Datum) string {
+		o := fmt.Sprint(off)
+		if !f.Rows {
+			o = val.String()
+		}
+		return [...]string{"unbounded preceding", o + " preceding", "current row", o + " following", "unbounded following"}[fb]
+	}
+	return mode + " " + b(f.Start, f.StartOffset, f.StartValue) + " to " + b(f.End, f.EndOffset, f.EndValue)
 }
 
 // WindowCall is a window function call. It appears in expressions only
@@ -168,7 +176,7 @@ func (s *scope) buildWindowCall(name string, fc *pg.FuncCall) (Expr, error) {
 		w.Order = append(w.Order, e)
 		w.OrderKeys = append(w.OrderKeys, sortKey(sb))
 	}
-	if w.Frame, err = in.frame(def); err != nil {
+	if w.Frame, err = in.frame(def, w); err != nil {
 		return nil, err
 	}
 	if aggFuncs[name] {
@@ -294,7 +302,7 @@ func (q *queryInfo) windowDef(over *pg.WindowDef) (*pg.WindowDef, error) {
 }
 
 // frame turns a window definition's frame clause into a WindowFrame.
-func (s *scope) frame(def *pg.WindowDef) (WindowFrame, error) {
+func (s *scope) frame(def *pg.WindowDef, w *WindowCall) (WindowFrame, error) {
 	o := def.FrameOptions
 	if o&frameNonDefault == 0 {
 		return defaultFrame, nil
@@ -314,10 +322,10 @@ func (s *scope) frame(def *pg.WindowDef) (WindowFrame, error) {
 		f.Start = CurrentRow
 	case o&frameStartOffsetPre != 0:
 		f.Start = OffsetPreceding
-		f.StartOffset, err = s.frameOffset(def.StartOffset, f.Rows, "starting")
+		f.StartOffset, f.StartValue, err = s.frameOffset(def.StartOffset, f.Rows, "starting", w)
 	case o&frameStartOffsetFol != 0:
 		f.Start = OffsetFollowing
-		f.StartOffset, err = s.frameOffset(def.StartOffset, f.Rows, "starting")
+		f.StartOffset, f.StartValue, err = s.frameOffset(def.StartOffset, f.Rows, "starting", w)
 	}
 	if err != nil {
 		return f, err
@@ -330,41 +338,68 @@ func (s *scope) frame(def *pg.WindowDef) (WindowFrame, error) {
 			f.End = CurrentRow
 		case o&frameEndOffsetPre != 0:
 			f.End = OffsetPreceding
-			f.EndOffset, err = s.frameOffset(def.EndOffset, f.Rows, "ending")
+			f.EndOffset, f.EndValue, err = s.frameOffset(def.EndOffset, f.Rows, "ending", w)
 		case o&frameEndOffsetFol != 0:
 			f.End = OffsetFollowing
-			f.EndOffset, err = s.frameOffset(def.EndOffset, f.Rows, "ending")
+			f.EndOffset, f.EndValue, err = s.frameOffset(def.EndOffset, f.Rows, "ending", w)
 		}
 	}
 	return f, err
 }
 
-// frameOffset evaluates a ROWS frame offset: a constant, not NULL, not negative.
-func (s *scope) frameOffset(n *pg.Node, rows bool, which string) (int64, error) {
+// frameOffset evaluates a frame offset: a constant, not NULL, not
+// negative; for ROWS a count of rows, for RANGE a distance in the value of
+// the window's one ORDER BY column (which must be a number).
+func (s *scope) frameOffset(n *pg.Node, rows bool, which string, w *WindowCall) (int64, types.Datum, error) {
+	t := types.Int8
 	if !rows {
-		return 0, pgerr.New(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported yet")
+		if len(w.Order) != 1 {
+			return 0, types.Null, pgerr.New("42P20", "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column")
+		}
+		switch ot := w.Order[0].Type(); ot.Family {
+		case types.IntFamily:
+		case types.DecimalFamily:
+			t = types.Numeric
+		case types.FloatFamily:
+			t = types.Float8
+		default:
+			return 0, types.Null, pgerr.New(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for column type %s yet", ot)
+		}
 	}
 	e, err := s.with(nil).buildExpr(n)
 	if err != nil {
 		if pgerr.Code(err) == pgerr.UndefinedColumn {
-			return 0, pgerr.New(pgerr.InvalidColumnRef, "argument of ROWS must not contain variables")
+			mode := "RANGE"
+			if rows {
+				mode = "ROWS"
+			}
+			return 0, types.Null, pgerr.New(pgerr.InvalidColumnRef, "argument of %s must not contain variables", mode)
 		}
-		return 0, err
+		return 0, types.Null, err
 	}
-	if e, err = castTo(e, types.Int8); err != nil {
-		return 0, err
+	if ot := e.Type(); !rows && t.Family == types.IntFamily && ot.Family != types.IntFamily && ot.Family != types.UnknownFamily {
+		return 0, types.Null, pgerr.New(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for column type %s and offset type %s", w.Order[0].Type(), ot)
+	}
+	if e, err = castTo(e, t); err != nil {
+		return 0, types.Null, err
 	}
 	c, ok := e.(*Const)
 	if !ok {
-		return 0, pgerr.New(pgerr.FeatureNotSupported, "a frame offset that is not a constant is not supported yet")
+		return 0, types.Null, pgerr.New(pgerr.FeatureNotSupported, "a frame offset that is not a constant is not supported yet")
 	}
 	if c.Val.IsNull() {
-		return 0, pgerr.New("22004", "frame %s offset must not be null", which)
+		return 0, types.Null, pgerr.New("22004", "frame %s offset must not be null", which)
 	}
-	if c.Val.Int() < 0 {
-		return 0, pgerr.New("22013", "frame %s offset must not be negative", which)
+	if rows {
+		if c.Val.Int() < 0 {
+			return 0, types.Null, pgerr.New("22013", "frame %s offset must not be negative", which)
+		}
+		return c.Val.Int(), c.Val, nil
 	}
-	return c.Val.Int(), nil
+	if types.Compare(c.Val, types.NewInt(0)) < 0 {
+		return 0, types.Null, pgerr.New("22013", "invalid preceding or following size in window function")
+	}
+	return 0, c.Val, nil
 }
 
 // addWindow moves the window function calls of exprs (over rel's row)
