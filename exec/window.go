@@ -75,11 +75,10 @@ func windowSpec(f *planner.WindowCall) string {
 }
 
 // windowSort is the input in a window's order: idx lists row numbers;
-// part and peer mark, per position, where a partition and a peer group
-// (rows equal in the window's ORDER BY) start.
+// peerStart marks, per position, where its peer group (rows equal in the
+// window's ORDER BY, within a partition) starts.
 type windowSort struct {
 	idx        []int
-	partStart  []int
 	peerStart  []int
 	order      [][]types.Datum // order values per row number
 	partitions [][2]int        // [start, end) positions of each partition
@@ -138,7 +137,7 @@ func (r *runner) sortWindow(f *planner.WindowCall, in [][]types.Datum, outer *en
 		}
 		return 0
 	}
-	ws := &windowSort{idx: make([]int, n), partStart: make([]int, n), peerStart: make([]int, n), order: ord}
+	ws := &windowSort{idx: make([]int, n), peerStart: make([]int, n), order: ord}
 	for i := range ws.idx {
 		ws.idx[i] = i
 	}
@@ -151,15 +150,15 @@ func (r *runner) sortWindow(f *planner.WindowCall, in [][]types.Datum, outer *en
 	for p := 0; p < n; p++ {
 		switch {
 		case p == 0 || cmpPart(ws.idx[p-1], ws.idx[p]) != 0:
-			ws.partStart[p], ws.peerStart[p] = p, p
+			ws.peerStart[p] = p
 			if p > 0 {
 				ws.partitions[len(ws.partitions)-1][1] = p
 			}
 			ws.partitions = append(ws.partitions, [2]int{p, n})
 		case cmpOrd(ws.idx[p-1], ws.idx[p]) != 0:
-			ws.partStart[p], ws.peerStart[p] = ws.partStart[p-1], p
+			ws.peerStart[p] = p
 		default:
-			ws.partStart[p], ws.peerStart[p] = ws.partStart[p-1], ws.peerStart[p-1]
+			ws.peerStart[p] = ws.peerStart[p-1]
 		}
 	}
 	return ws, nil
