@@ -219,9 +219,11 @@ func (s *scope) windowArgs(w *WindowCall, name string, fc *pg.FuncCall) error {
 	var err error
 	switch name {
 	case "row_number", "rank", "dense_rank":
-		err, w.T = nargs(0, 0), types.Int8
+		w.T = types.Int8
+		err = nargs(0, 0)
 	case "percent_rank", "cume_dist":
-		err, w.T = nargs(0, 0), types.Float8
+		w.T = types.Float8
+		err = nargs(0, 0)
 	case "ntile":
 		if err = nargs(1, 1); err == nil {
 			args[0], err = castTo(args[0], types.Int4)
