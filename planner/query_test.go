@@ -28,6 +28,7 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT (WITH w AS (SELECT k AS z) SELECT (SELECT count(*) FROM w) FROM ab LIMIT 1) FROM kv", pgerr.FeatureNotSupported},
 		{"SELECT DISTINCT ON (v) k FROM kv ORDER BY k", pgerr.InvalidColumnRef},
 		{"SELECT k FROM kv WHERE row_number() OVER () > 1", "42P20"},
+		{"SELECT rank() OVER (ORDER BY k) FROM kv GROUP BY 1", "42P20"},
 		{"SELECT sum(k) OVER (ORDER BY k GROUPS 1 PRECEDING) FROM kv", pgerr.FeatureNotSupported},
 		{"SELECT count(*) OVER (ORDER BY v RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM kv", pgerr.FeatureNotSupported},
 		{"SELECT count(*) OVER (ORDER BY k, v RANGE 1 PRECEDING) FROM kv", "42P20"},

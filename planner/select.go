@@ -429,6 +429,9 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		if hasWindowCall(e) { // GROUP BY 1 naming a window function's output
+			return nil, nil, pgerr.New("42P20", "window functions are not allowed in GROUP BY")
+		}
 		groups = append(groups, e)
 	}
 	s.q.aggs = &aggs

@@ -492,3 +492,14 @@ func (q *queryInfo) setWindows(defs []*pg.Node) error {
 	}
 	return nil
 }
+
+// hasWindowCall reports whether e contains a window function call.
+func hasWindowCall(e Expr) bool {
+	found := false
+	visitExpr(e, func(x Expr) {
+		if _, ok := x.(*WindowCall); ok {
+			found = true
+		}
+	})
+	return found
+}
