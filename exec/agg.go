@@ -21,6 +21,56 @@ type aggState struct {
 	strs     strings.Builder
 	seen     map[string]bool // DISTINCT
 	any      bool            // a non-NULL input was seen
+	// pending buffers the inputs of a call with ORDER BY, sorted and
+	// added when the result is asked for.
+	pending []aggInput
+}
+
+// aggInput is one input row of an aggregate: its argument, separator and
+// ORDER BY values.
+type aggInput struct {
+	v, sep types.Datum
+	keys   []types.Datum
+}
+
+// input feeds one input row that FILTER admitted.
+func (st *aggState) input(in aggInput) error {
+	if len(st.call.Order) > 0 {
+		st.pending = append(st.pending, in)
+		return nil
+	}
+	return st.add(in.v, in.sep)
+}
+
+// aggRow evaluates an aggregate's inputs over one row; ok is false when
+// its FILTER rejects the row.
+func (r *runner) aggRow(c *planner.AggCall, en *env) (in aggInput, ok bool, err error) {
+	if c.Filter != nil {
+		f, err := r.eval(c.Filter, en)
+		if err != nil || !truth(f) {
+			return in, false, err
+		}
+	}
+	in.v, in.sep = types.Null, types.Null
+	if c.Arg != nil {
+		if in.v, err = r.eval(c.Arg, en); err != nil {
+			return in, false, err
+		}
+	}
+	if c.Sep != nil {
+		if in.sep, err = r.eval(c.Sep, en); err != nil {
+			return in, false, err
+		}
+	}
+	if len(c.Order) > 0 {
+		in.keys = make([]types.Datum, len(c.Order))
+		for i, e := range c.Order {
+			if in.keys[i], err = r.eval(e, en); err != nil {
+				return in, false, err
+			}
+		}
+	}
+	return in, true, nil
 }
 
 func newAggState(c *planner.AggCall) *aggState {
@@ -89,6 +139,30 @@ func (st *aggState) add(v, sep types.Datum) error {
 }
 
 func (st *aggState) result() (types.Datum, error) {
+	if len(st.call.Order) == 0 {
+		return st.value()
+	}
+	rows := make([][]types.Datum, len(st.pending))
+	for i, in := range st.pending {
+		rows[i] = append([]types.Datum{in.v, in.sep}, in.keys...)
+	}
+	keys := make([]planner.SortKey, len(st.call.OrderKeys))
+	for i, k := range st.call.OrderKeys {
+		k.Col = 2 + i
+		keys[i] = k
+	}
+	sortRows(rows, keys)
+	sorted := newAggState(st.call)
+	for _, row := range rows {
+		if err := sorted.add(row[0], row[1]); err != nil {
+			return types.Null, err
+		}
+	}
+	return sorted.value()
+}
+
+// value is the aggregate of the inputs added so far.
+func (st *aggState) value() (types.Datum, error) {
 	c := st.call
 	if c.Name == "count" {
 		return types.NewInt(st.count), nil
@@ -104,23 +178,14 @@ func (st *aggState) result() (types.Datum, error) {
 		case types.IntFamily:
 			return types.NewInt(st.sumInt), nil
 		}
-		d := st.sumDec
-		return types.NewDecimal(&d), nil
+		// A copy: window functions read the sum and then add more to it.
+		return types.NewDecimal(new(apd.Decimal).Set(&st.sumDec)), nil
 	case "avg":
 		if c.T.Family == types.FloatFamily {
 			return types.NewFloat(st.sumFloat / float64(st.count)), nil
 		}
-		var q apd.Decimal
-		if _, err := decCtx.Quo(&q, &st.sumDec, apd.New(st.count, 0)); err != nil {
-			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
-		}
-		// PostgreSQL shows an average of integers with 16 fractional digits.
-		if q.Exponent > -16 || q.NumDigits()+int64(q.Exponent) < 20 {
-			if _, err := decCtx.Quantize(&q, &q, -16); err != nil {
-				return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
-			}
-		}
-		return types.NewDecimal(&q), nil
+		// PostgreSQL divides the sum by the count as numeric / numeric.
+		return numericDiv(&st.sumDec, apd.New(st.count, 0))
 	case "min", "max":
 		return st.best, nil
 	case "bool_and", "bool_or":
@@ -169,20 +234,14 @@ func (r *runner) runAggregate(a *planner.Aggregate, outer *env, emit func([]type
 			}
 		}
 		for _, st := range g.states {
-			v, sep := types.Null, types.Null
-			if st.call.Arg != nil {
-				var err error
-				if v, err = r.eval(st.call.Arg, en); err != nil {
-					return err
-				}
+			in, ok, err := r.aggRow(st.call, en)
+			if err != nil {
+				return err
 			}
-			if st.call.Sep != nil {
-				var err error
-				if sep, err = r.eval(st.call.Sep, en); err != nil {
-					return err
-				}
+			if !ok {
+				continue
 			}
-			if err := st.add(v, sep); err != nil {
+			if err := st.input(in); err != nil {
 				return err
 			}
 		}

@@ -102,7 +102,8 @@ func corrShape(rel planner.Rel) *corrIndex {
 			return nil
 		}
 		for _, c := range a.Aggs {
-			if c.Arg != nil && subqueryIn([]planner.Expr{c.Arg}) || c.Sep != nil && subqueryIn([]planner.Expr{c.Sep}) {
+			if c.Arg != nil && subqueryIn([]planner.Expr{c.Arg}) || c.Sep != nil && subqueryIn([]planner.Expr{c.Sep}) ||
+				c.Filter != nil || len(c.Order) > 0 || c.Distinct {
 				return nil
 			}
 		}

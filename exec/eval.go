@@ -123,7 +123,7 @@ func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 			return types.NewFloat(-v.Float()), nil
 		}
 		d := *v.Decimal()
-		d.Negative = !d.Negative
+		d.Negative = !d.Negative && !d.IsZero()
 		return types.NewDecimal(&d), nil
 	case *planner.IsNull:
 		v, err := ec.eval(e.E, en)
@@ -254,14 +254,7 @@ func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
 	case planner.OpMul:
 		_, err = decCtx.Mul(&v, a, b)
 	case planner.OpDiv:
-		if b.IsZero() {
-			return types.Null, errDivZero
-		}
-		_, err = decCtx.Quo(&v, a, b)
-		if err == nil {
-			_, err = decCtx.Quantize(&v, &v, min(-16, v.Exponent))
-			v.Reduce(&v)
-		}
+		return numericDiv(a, b)
 	case planner.OpMod:
 		if b.IsZero() {
 			return types.Null, errDivZero
@@ -270,6 +263,9 @@ func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
 	}
 	if err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
+	}
+	if v.IsZero() {
+		v.Negative = false // PostgreSQL has no negative zero numeric
 	}
 	return types.NewDecimal(&v), nil
 }

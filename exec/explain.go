@@ -180,6 +180,17 @@ func (x *explainer) rel(rel planner.Rel, depth int) {
 		}
 		x.line(depth, "Limit %s offset %d (frontend)%s", count, rel.Offset, x.actual(rel))
 		x.rel(rel.Input, depth+1)
+	case *planner.Window:
+		names := make([]string, len(rel.Funcs))
+		for i, f := range rel.Funcs {
+			names[i] = f.Name
+			if f.Agg != nil {
+				names[i] = f.Agg.Name
+			}
+		}
+		x.line(depth, "WindowAgg (frontend)%s", x.actual(rel))
+		x.detail(depth, "Functions: %s", strings.Join(names, ", "))
+		x.rel(rel.Input, depth+1)
 	case *planner.SetOp:
 		op := strings.ToUpper(rel.Op)
 		if rel.All {

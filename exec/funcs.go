@@ -121,6 +121,8 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		return roundFunc(f.Name, args)
 	case "power", "sqrt", "exp", "ln":
 		return mathFunc(f.Name, args, f.T)
+	case "substring_regex":
+		return regexSubstring(a.Str(), args[1].Str())
 	case "lower":
 		return types.NewString(strings.ToLower(a.Str())), nil
 	case "upper":
@@ -223,28 +225,57 @@ func roundFunc(name string, args []types.Datum) (types.Datum, error) {
 		c.Rounding = apd.RoundHalfUp
 	case "trunc":
 		c.Rounding = apd.RoundDown
-	case "floor":
-		c.Rounding = apd.RoundFloor
-		places = 0
-	case "ceil":
-		c.Rounding = apd.RoundCeiling
+	case "floor", "ceil":
+		// Truncate, then step away from zero when a fraction was cut off
+		// on the side being rounded to (apd's RoundFloor misses -0.09).
+		c.Rounding = apd.RoundDown
 		places = 0
 	}
 	if _, err := c.Quantize(&out, d, -places); err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
 	}
+	if name == "floor" || name == "ceil" {
+		step := int64(-1)
+		if name == "ceil" {
+			step = 1
+		}
+		if out.Cmp(d) != 0 && (d.Negative == (step < 0)) {
+			if _, err := c.Add(&out, &out, apd.New(step, 0)); err != nil {
+				return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+			}
+		}
+	}
+	if out.IsZero() {
+		out.Negative = false // PostgreSQL has no negative zero numeric
+	}
+	if out.Exponent > 0 { // round(1234, -2) is 1200, not 12E+2
+		if _, err := c.Quantize(&out, &out, 0); err != nil {
+			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+		}
+	}
 	return types.NewDecimal(&out), nil
 }
 
 func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
+	if t.Family == types.DecimalFamily {
+		switch name {
+		case "power":
+			return numericPower(args[0].AsDecimal(), args[1].AsDecimal())
+		case "sqrt":
+			return numericSqrt(args[0].AsDecimal())
+		}
+	}
 	x := args[0].AsFloat()
 	var v float64
 	switch name {
 	case "power":
-		v = math.Pow(x, args[1].AsFloat())
+		var err error
+		if v, err = floatPower(x, args[1].AsFloat()); err != nil {
+			return types.Null, err
+		}
 	case "sqrt":
 		if x < 0 {
-			return types.Null, pgerr.New("2201F", "cannot take square root of a negative number")
+			return types.Null, errNegSqrt
 		}
 		v = math.Sqrt(x)
 	case "exp":

@@ -154,7 +154,7 @@ func encodableType(t types.T) bool {
 // PushableAgg reports whether an aggregate can be computed partially on
 // shard servers.
 func PushableAgg(c *planner.AggCall) bool {
-	if !pushableAggs[c.Name] || c.Distinct || c.Sep != nil {
+	if !pushableAggs[c.Name] || c.Distinct || c.Sep != nil || c.Filter != nil || len(c.Order) > 0 {
 		return false
 	}
 	return c.Arg == nil || Pushable(c.Arg)

@@ -234,6 +234,8 @@ func (r *runner) walkRels(rel planner.Rel, f func(planner.Rel)) {
 	case *planner.SetOp:
 		r.walkRels(x.Left, f)
 		r.walkRels(x.Right, f)
+	case *planner.Window:
+		r.walkRels(x.Input, f)
 	}
 }
 

@@ -87,7 +87,16 @@ func (r *runner) runOp(rel planner.Rel, outer *env, emit func(row []types.Datum)
 			if n == 0 {
 				n = len(row)
 			}
-			k := rowKey(row[:n])
+			var k string
+			if len(rel.Keys) > 0 {
+				vals := make([]types.Datum, len(rel.Keys))
+				for i, c := range rel.Keys {
+					vals[i] = row[c]
+				}
+				k = rowKey(vals)
+			} else {
+				k = rowKey(row[:n])
+			}
 			if seen[k] {
 				return nil
 			}
@@ -138,6 +147,8 @@ func (r *runner) runOp(rel planner.Rel, outer *env, emit func(row []types.Datum)
 		return err
 	case *planner.SetOp:
 		return r.runSetOp(rel, outer, emit)
+	case *planner.Window:
+		return r.runWindow(rel, outer, emit)
 	}
 	return pgerr.New(pgerr.Internal, "exec cannot run %T", rel)
 }

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -120,11 +121,20 @@ func constExpr(c *pg.A_Const) (Expr, error) {
 	case c.GetFval() != nil:
 		s := c.GetFval().Fval
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			// A literal that fits int4 is an integer (-2147483648 arrives
+			// here, already negated), as PostgreSQL types it.
+			if v == int64(int32(v)) {
+				return &Const{Val: types.NewInt(v), T: types.Int4}, nil
+			}
 			return &Const{Val: types.NewInt(v), T: types.Int8}, nil
 		}
 		d, err := types.ParseDatum(types.Numeric, s)
 		if err != nil {
 			return nil, err
+		}
+		if x := *d.Decimal(); x.IsZero() && x.Negative { // -0.0 arrives negated
+			x.Negative = false
+			d = types.NewDecimal(&x)
 		}
 		return &Const{Val: d, T: types.Numeric}, nil
 	case c.GetBoolval() != nil:
@@ -262,11 +272,18 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			switch op {
 			case "-":
 				if c, ok := r.(*Const); ok && c.Val.Family() == types.IntFamily {
-					return &Const{Val: types.NewInt(-c.Val.Int()), T: c.T}, nil
+					if c.Val.Int() == math.MinInt64 {
+						return nil, pgerr.New(pgerr.NumericOutOfRange, "bigint out of range")
+					}
+					d, err := types.CastInt(-c.Val.Int(), c.T)
+					if err != nil {
+						return nil, err
+					}
+					return &Const{Val: d, T: c.T}, nil
 				}
 				if c, ok := r.(*Const); ok && c.Val.Family() == types.DecimalFamily {
 					d := *c.Val.Decimal()
-					d.Negative = !d.Negative
+					d.Negative = !d.Negative && !d.IsZero()
 					return &Const{Val: types.NewDecimal(&d), T: c.T}, nil
 				}
 				if !isNumeric(r.Type()) {
@@ -373,6 +390,9 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 	if op == "!=" {
 		op = OpNe
 	}
+	if op == OpConcat {
+		return concatOp(l, r, loc)
+	}
 	l, r, err := unify(l, r, string(op), loc)
 	if err != nil {
 		return nil, err
@@ -386,14 +406,6 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 			return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
 		}
 		return &Binary{Op: op, L: l, R: r, T: arithType(lt, rt)}, nil
-	case OpConcat:
-		if l, err = castTo(l, types.Text); err != nil {
-			return nil, err
-		}
-		if r, err = castTo(r, types.Text); err != nil {
-			return nil, err
-		}
-		return &Binary{Op: op, L: l, R: r, T: types.Text}, nil
 	}
 	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
 }

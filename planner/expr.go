@@ -104,6 +104,12 @@ type AggCall struct {
 	Sep      Expr   // string_agg's separator
 	Distinct bool
 	T        types.T
+	// Filter (FILTER (WHERE ...)) admits the input rows the aggregate reads.
+	Filter Expr
+	// Order (ORDER BY inside the call) orders the rows it reads;
+	// OrderKeys holds the directions (Col unused).
+	Order     []Expr
+	OrderKeys []SortKey
 }
 
 // SubqueryMode says how a subquery's rows become a value.
@@ -201,6 +207,12 @@ func (a *AggCall) String() string {
 	}
 	if a.Sep != nil {
 		arg += ", " + a.Sep.String()
+	}
+	for i, o := range a.Order {
+		arg += fmt.Sprintf(" order %s desc=%v nf=%v", o, a.OrderKeys[i].Desc, a.OrderKeys[i].NullsFirst)
+	}
+	if a.Filter != nil {
+		arg += " filter " + a.Filter.String()
 	}
 	return fmt.Sprintf("%s(distinct=%v %s)", a.Name, a.Distinct, arg)
 }

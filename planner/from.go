@@ -11,6 +11,11 @@ func buildFrom(n *pg.Node, s *scope) (Rel, error) {
 	switch {
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
+		if rv.Schemaname == "" {
+			if c := s.lookupCTE(rv.Relname); c != nil {
+				return s.cteRef(c, rv)
+			}
+		}
 		t, alias, err := tableOf(rv, s.catalog())
 		if err != nil {
 			return nil, err
@@ -27,9 +32,13 @@ func buildFrom(n *pg.Node, s *scope) (Rel, error) {
 		}
 		// A derived table cannot see the FROM items beside it: plan it
 		// under the enclosing query's parent.
-		rel, _, err := buildQuery(rs.Subquery.GetSelectStmt(), s.parent)
+		rel, q, err := buildQuery(rs.Subquery.GetSelectStmt(), s.parent)
 		if err != nil {
 			return nil, err
+		}
+		if q.correlated {
+			// It reads a row of a query enclosing this one: so does this one.
+			s.q.correlated = true
 		}
 		alias := ""
 		var colNames []string
@@ -281,7 +290,11 @@ func finishScans(rel Rel) {
 			}
 		}
 		if r.On != nil {
-			r.LeftKeys, r.RightKeys, r.On = equiKeys(r.On, len(r.Left.Cols()))
+			// finishScans may meet a join twice (a derived table's plan is
+			// finished again by its enclosing query): keep the keys found
+			// before.
+			lk, rk, rest := equiKeys(r.On, len(r.Left.Cols()))
+			r.LeftKeys, r.RightKeys, r.On = append(r.LeftKeys, lk...), append(r.RightKeys, rk...), rest
 		}
 		finishScans(r.Left)
 		finishScans(r.Right)
@@ -354,7 +367,10 @@ const maxViewDepth = 32
 // buildView plans a view as a derived table with the view's columns.
 func buildView(t *Table, alias string, s *scope) (Rel, error) {
 	s.q.stmt.viewDepth++
-	defer func() { s.q.stmt.viewDepth-- }()
+	// A view's query does not see the WITH queries around its use.
+	ctes := s.q.stmt.ctes
+	s.q.stmt.ctes = nil
+	defer func() { s.q.stmt.viewDepth--; s.q.stmt.ctes = ctes }()
 	if s.q.stmt.viewDepth > maxViewDepth {
 		return nil, pgerr.New(pgerr.ProgramLimitExceeded, "views nested too deeply (at %q)", t.Name)
 	}

@@ -16,7 +16,10 @@ var aggFuncs = map[string]bool{
 func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
 	name := strings.ToLower(funcName(fc))
 	if fc.Over != nil {
-		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "window functions are not supported yet")
+		return s.buildWindowCall(name, fc)
+	}
+	if windowFuncs[name] {
+		return nil, errAt(pgerr.WrongObjectType, fc.Location, "window function %s requires an OVER clause", name)
 	}
 	if aggFuncs[name] {
 		return s.buildAgg(name, fc)
@@ -45,12 +48,22 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 	if s.inAgg {
 		return nil, errAt(pgerr.GroupingError, fc.Location, "aggregate function calls cannot be nested")
 	}
+	inner := s.with(s.cols)
+	inner.inAgg = true
+	a, err := inner.aggCall(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	*s.q.aggs = append(*s.q.aggs, a)
+	return a, nil
+}
+
+// aggCall types an aggregate call, building its arguments in scope s.
+func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 	if name == "every" {
 		name = "bool_and"
 	}
 	a := &AggCall{Name: name, Distinct: fc.AggDistinct}
-	inner := s.with(s.cols)
-	inner.inAgg = true
 	switch {
 	case fc.AggStar:
 		if name != "count" {
@@ -61,10 +74,10 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function string_agg requires two arguments")
 		}
 		var err error
-		if a.Arg, err = inner.buildExpr(fc.Args[0]); err != nil {
+		if a.Arg, err = s.buildExpr(fc.Args[0]); err != nil {
 			return nil, err
 		}
-		if a.Sep, err = inner.buildExpr(fc.Args[1]); err != nil {
+		if a.Sep, err = s.buildExpr(fc.Args[1]); err != nil {
 			return nil, err
 		}
 		if a.Arg, err = castTo(a.Arg, types.Text); err != nil {
@@ -77,7 +90,7 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 		if len(fc.Args) != 1 {
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function %s takes one argument", name)
 		}
-		arg, err := inner.buildExpr(fc.Args[0])
+		arg, err := s.buildExpr(fc.Args[0])
 		if err != nil {
 			return nil, err
 		}
@@ -127,8 +140,41 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 	case "string_agg":
 		a.T = types.Text
 	}
-	*s.q.aggs = append(*s.q.aggs, a)
-	return a, nil
+	return a, s.aggClauses(a, fc)
+}
+
+// aggClauses builds an aggregate call's FILTER and ORDER BY.
+func (s *scope) aggClauses(a *AggCall, fc *pg.FuncCall) error {
+	if fc.AggWithinGroup {
+		return errAt(pgerr.FeatureNotSupported, fc.Location, "WITHIN GROUP is not supported yet")
+	}
+	if fc.AggFilter != nil {
+		f, err := s.buildExpr(fc.AggFilter)
+		if err != nil {
+			return err
+		}
+		if a.Filter, err = coerceBool(f, fc.Location); err != nil {
+			return err
+		}
+	}
+	for _, n := range fc.AggOrder {
+		sb := n.GetSortBy()
+		e, err := s.buildExpr(sb.Node)
+		if err != nil {
+			return err
+		}
+		if e.Type().Family == types.UnknownFamily {
+			if e, err = castTo(e, types.Text); err != nil {
+				return err
+			}
+		}
+		if a.Distinct && (a.Arg == nil || e.String() != a.Arg.String()) {
+			return errAt(pgerr.InvalidColumnRef, fc.Location, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+		}
+		a.Order = append(a.Order, e)
+		a.OrderKeys = append(a.OrderKeys, sortKey(sb))
+	}
+	return nil
 }
 
 // commonType finds the type several values unify to (CASE, COALESCE, UNION).
@@ -202,7 +248,7 @@ func argTypes(args []Expr) []types.T {
 func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 	nargs := func(min, max int) error {
 		if len(args) < min || len(args) > max {
-			return errAt(pgerr.UndefinedFunction, loc, "function %s with %d arguments does not exist", name, len(args))
+			return errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, typeList(args))
 		}
 		return nil
 	}
@@ -234,6 +280,13 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if !isNumeric(a.Type()) {
 			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, a.Type())
 		}
+		if name == "sign" && a.Type().Family == types.IntFamily {
+			// sign(integer) resolves to sign(double precision).
+			var err error
+			if a, err = castTo(a, types.Float8); err != nil {
+				return nil, err
+			}
+		}
 		return &Func{Name: name, Args: []Expr{a}, T: a.Type()}, nil
 	case "round", "trunc", "floor", "ceil", "ceiling":
 		if err := nargs(1, 2); err != nil {
@@ -243,13 +296,14 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		t := a.Type()
 		switch {
 		case t.Family == types.FloatFamily && len(args) == 1:
+		case t.Family == types.FloatFamily:
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, typeList(args))
+		case t.Family == types.IntFamily && len(args) == 1:
+			// An integer argument resolves to the double precision form
+			// (float8 is the preferred numeric type).
+			t = types.Float8
 		case isNumeric(t) || t.Family == types.UnknownFamily:
 			t = types.Numeric
-			if name == "floor" || name == "ceil" || name == "ceiling" {
-				if a.Type().Family == types.IntFamily {
-					t = types.Float8
-				}
-			}
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, t)
 		}
@@ -278,10 +332,17 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 2); err != nil {
 			return nil, err
 		}
+		// numeric only when no argument is double precision (numeric
+		// converts to float8 implicitly, not the other way).
 		t := types.Float8
 		for _, a := range args {
 			if a.Type().Family == types.DecimalFamily {
 				t = types.Numeric
+			}
+		}
+		for _, a := range args {
+			if a.Type().Family == types.FloatFamily {
+				t = types.Float8
 			}
 		}
 		cast, err := castAll(args, t)
@@ -296,7 +357,7 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 2); err != nil {
 			return nil, err
 		}
-		cast, err := castAll(args, types.Text)
+		cast, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -324,13 +385,19 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 		if err := nargs(1, 1); err != nil {
 			return nil, err
 		}
-		a, err := castTo(args[0], types.Text)
+		a, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
-		return &Func{Name: "ascii", Args: []Expr{a}, T: types.Int4}, nil
+		return &Func{Name: "ascii", Args: a, T: types.Int4}, nil
 	case "substring", "substr":
 		if err := nargs(2, 3); err != nil {
+			return nil, err
+		}
+		if f := args[1].Type().Family; name == "substring" && (f == types.StringFamily || f == types.UnknownFamily) {
+			return regexSubstring(args, loc)
+		}
+		if _, err := textArgs(name, args[:1], loc); err != nil {
 			return nil, err
 		}
 		a, err := castTo(args[0], types.Text)
@@ -342,8 +409,25 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return nil, err
 		}
 		return &Func{Name: "substring", Args: append([]Expr{a}, rest...), T: types.Text}, nil
-	case "replace", "concat", "strpos", "position":
-		cast, err := castAll(args, types.Text)
+	case "concat":
+		if len(args) == 0 {
+			return nil, errAt(pgerr.UndefinedFunction, loc, "function concat() does not exist")
+		}
+		cast := make([]Expr, len(args))
+		for i, a := range args {
+			var err error
+			if cast[i], err = textOut(a); err != nil {
+				return nil, err
+			}
+		}
+		return &Func{Name: name, Args: cast, T: types.Text}, nil
+	case "replace", "strpos", "position":
+		if name == "replace" {
+			if err := nargs(3, 3); err != nil {
+				return nil, err
+			}
+		}
+		cast, err := textArgs(name, args, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -352,9 +436,8 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			if err := nargs(2, 2); err != nil {
 				return nil, err
 			}
-			if name == "position" { // position(a IN b) arrives as position(b, a)
-				cast[0], cast[1] = cast[1], cast[0]
-			}
+			// position(a IN b) arrives as position(b, a), which is
+			// already strpos's argument order.
 			name, t = "strpos", types.Int4
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil

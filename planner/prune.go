@@ -81,8 +81,26 @@ func (p *pruner) rel(r Rel, want []bool, outer [][]bool) {
 			p.expr(e, need, outer)
 		}
 		for _, a := range r.Aggs {
-			p.expr(a.Arg, need, outer)
-			p.expr(a.Sep, need, outer)
+			p.expr(a, need, outer)
+		}
+		p.rel(r.Input, need, outer)
+	case *Window:
+		nIn := len(r.Input.Cols())
+		need := make([]bool, nIn)
+		copy(need, want[:min(len(want), nIn)])
+		for _, f := range r.Funcs {
+			for _, e := range f.Args {
+				p.expr(e, need, outer)
+			}
+			if f.Agg != nil {
+				p.expr(f.Agg, need, outer)
+			}
+			for _, e := range f.Partition {
+				p.expr(e, need, outer)
+			}
+			for _, e := range f.Order {
+				p.expr(e, need, outer)
+			}
 		}
 		p.rel(r.Input, need, outer)
 	case *Distinct:
@@ -93,6 +111,11 @@ func (p *pruner) rel(r Rel, want []bool, outer [][]bool) {
 		}
 		for i := 0; i < n && i < len(need); i++ {
 			need[i] = true
+		}
+		for _, k := range r.Keys {
+			if k >= 0 && k < len(need) {
+				need[k] = true
+			}
 		}
 		p.rel(r.Input, need, outer)
 	case *Sort:
@@ -183,6 +206,10 @@ func (p *pruner) expr(e Expr, row []bool, outer [][]bool) {
 	case *AggCall:
 		p.expr(e.Arg, row, outer)
 		p.expr(e.Sep, row, outer)
+		p.expr(e.Filter, row, outer)
+		for _, o := range e.Order {
+			p.expr(o, row, outer)
+		}
 	default:
 		p.bad = true
 	}

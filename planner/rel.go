@@ -85,9 +85,12 @@ type Aggregate struct {
 }
 
 // Distinct removes duplicate rows (comparing the first On columns; all when On is 0).
+// With Keys (DISTINCT ON) it passes the first row of each run of rows
+// equal in the columns Keys lists (its input is sorted on them).
 type Distinct struct {
 	Input Rel
 	On    int
+	Keys  []int
 }
 
 // SortKey orders by one column of the input.

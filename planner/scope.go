@@ -12,6 +12,8 @@ type stmtInfo struct {
 	cat        Catalog
 	subqueries int
 	viewDepth  int
+	// ctes are the WITH queries visible where planning is (bindWith).
+	ctes []*cte
 }
 
 // queryInfo is one query level (a SELECT, or a subquery).
@@ -23,6 +25,13 @@ type queryInfo struct {
 	// correlated is set when an expression of this level (or below) read a
 	// column of an enclosing level.
 	correlated bool
+	// wins collects the window function calls met while building the
+	// select list and ORDER BY; nil where window functions are not
+	// allowed (winClause then names the clause, for the error).
+	wins      *[]*WindowCall
+	winClause string
+	// windows are the named windows of the WINDOW clause.
+	windows []*pg.WindowDef
 }
 
 // scope resolves column names against the row of one operator, and
@@ -33,6 +42,8 @@ type scope struct {
 	q      *queryInfo
 	// inAgg is set while building an aggregate's argument.
 	inAgg bool
+	// inWin is set while building a window function's arguments and window.
+	inWin bool
 }
 
 func newStmtScope(cat Catalog) *scope {
@@ -46,7 +57,7 @@ func (s *scope) child(cols []ColInfo) *scope {
 
 // with returns a scope of the same query level over other columns.
 func (s *scope) with(cols []ColInfo) *scope {
-	return &scope{cols: cols, parent: s.parent, q: s.q, inAgg: s.inAgg}
+	return &scope{cols: cols, parent: s.parent, q: s.q, inAgg: s.inAgg, inWin: s.inWin}
 }
 
 func (s *scope) catalog() Catalog { return s.q.stmt.cat }

@@ -38,6 +38,9 @@ func buildSelect(ss *pg.SelectStmt, cat Catalog) (Plan, error) {
 			return nil, pgerr.New(pgerr.FeatureNotSupported, "more than one locking clause is not supported yet")
 		}
 		ss.LockingClause = nil
+		if ss.WithClause != nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE with WITH is not supported yet")
+		}
 	}
 	rel, _, err := buildQuery(ss, newStmtScope(cat))
 	if err != nil {
@@ -146,12 +149,16 @@ func findAgg(r Rel) (*Aggregate, bool) {
 // under outer, returning its relation and its level's info.
 func buildQuery(ss *pg.SelectStmt, outer *scope) (Rel, *queryInfo, error) {
 	if ss.WithClause != nil {
-		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+		pop, err := bindWith(ss.WithClause, outer)
+		defer pop()
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if len(ss.LockingClause) > 0 {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "FOR UPDATE/SHARE is supported on the outermost query only, for now")
 	}
-	if ss.IntoClause != nil || len(ss.WindowClause) > 0 {
+	if ss.IntoClause != nil {
 		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "this form of SELECT is not supported yet")
 	}
 	s := outer.child(nil)
@@ -333,6 +340,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	if len(ss.FromClause) == 0 {
 		rel = &Values{Rows: [][]Expr{{}}}
 	}
+	s.q.winClause = "JOIN conditions"
 	var items []Rel
 	for _, item := range ss.FromClause {
 		r, err := buildFrom(item, s)
@@ -349,6 +357,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	s.cols = rel.Cols()
 
 	if ss.WhereClause != nil {
+		s.q.winClause = "WHERE"
 		w, err := s.buildExpr(ss.WhereClause)
 		if err != nil {
 			return nil, nil, err
@@ -366,6 +375,11 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 
 	var aggs []*AggCall
 	s.q.aggs = &aggs
+	if err := s.q.setWindows(ss.WindowClause); err != nil {
+		return nil, nil, err
+	}
+	var wins []*WindowCall
+	s.q.wins = &wins
 	// The select list.
 	var outs []Expr
 	var names []string
@@ -409,15 +423,20 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	// GROUP BY: expressions over the input, output positions or names.
 	var groups []Expr
 	s.q.aggs = nil
+	s.q.wins, s.q.winClause = nil, "GROUP BY"
 	for _, g := range ss.GroupClause {
 		e, err := s.groupExpr(g, outs, names)
 		if err != nil {
 			return nil, nil, err
 		}
+		if hasWindowCall(e) { // GROUP BY 1 naming a window function's output
+			return nil, nil, pgerr.New("42P20", "window functions are not allowed in GROUP BY")
+		}
 		groups = append(groups, e)
 	}
 	s.q.aggs = &aggs
 	var having Expr
+	s.q.winClause = "HAVING"
 	if ss.HavingClause != nil {
 		h, err := s.buildExpr(ss.HavingClause)
 		if err != nil {
@@ -429,12 +448,11 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 	}
 	// ORDER BY: an output position or name, else an expression (an extra,
 	// hidden output column).
+	s.q.wins = &wins
 	var keys []SortKey
 	var extras []Expr
 	distinct := len(ss.DistinctClause) > 0
-	if distinct && ss.DistinctClause[0].GetNode() != nil {
-		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "DISTINCT ON is not supported yet")
-	}
+	distinctOn := distinct && ss.DistinctClause[0].GetNode() != nil
 	for _, sn := range ss.SortClause {
 		sb := sn.GetSortBy()
 		k := sortKey(sb)
@@ -453,7 +471,7 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 				}
 			}
 			if idx < 0 {
-				if distinct {
+				if distinct && !distinctOn {
 					return nil, nil, pgerr.New(pgerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 				}
 				idx = len(outs) + len(extras)
@@ -463,7 +481,14 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		k.Col = idx
 		keys = append(keys, k)
 	}
-	s.q.aggs = nil
+	var onCols []int
+	if distinctOn {
+		var err error
+		if onCols, keys, extras, err = s.distinctOn(ss.DistinctClause, names, outs, extras, keys); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.q.aggs, s.q.wins = nil, nil
 
 	all := append(append([]Expr{}, outs...), extras...)
 	if len(groups) > 0 || len(aggs) > 0 || having != nil {
@@ -494,6 +519,12 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 			sc.KeysOnly = true
 		}
 	}
+	if len(wins) > 0 {
+		var err error
+		if rel, err = addWindow(rel, all); err != nil {
+			return nil, nil, err
+		}
+	}
 	cols := make([]ColInfo, len(all))
 	for i, e := range all {
 		name := "?column?"
@@ -503,11 +534,16 @@ func buildSelectCore(ss *pg.SelectStmt, s *scope) (Rel, *queryInfo, error) {
 		cols[i] = ColInfo{Name: name, T: e.Type(), Hidden: i >= len(outs)}
 	}
 	rel = &Project{Input: rel, Exprs: all, Columns: cols}
-	if distinct {
-		rel = &Distinct{Input: rel}
-	}
-	if len(keys) > 0 {
-		rel = &Sort{Input: rel, Keys: keys}
+	if distinctOn {
+		// The first row of each DISTINCT ON group in ORDER BY order.
+		rel = &Distinct{Input: &Sort{Input: rel, Keys: keys}, Keys: onCols}
+	} else {
+		if distinct {
+			rel = &Distinct{Input: rel}
+		}
+		if len(keys) > 0 {
+			rel = &Sort{Input: rel, Keys: keys}
+		}
 	}
 	rel, err := limit(ss, rel)
 	if err != nil {
@@ -627,19 +663,76 @@ func outputName(rt *pg.ResTarget) string {
 	if rt.Name != "" {
 		return rt.Name
 	}
+	name, _ := figureColname(rt.Val)
+	return name
+}
+
+// figureColname names an unnamed select-list item as PostgreSQL does
+// (FigureColname), with the strength of the guess: 2 for a column,
+// function or subquery name, 1 for a type or keyword name that an
+// enclosing cast may override, 0 for "?column?".
+func figureColname(n *pg.Node) (string, int) {
 	switch {
-	case rt.Val.GetColumnRef() != nil:
-		f := rt.Val.GetColumnRef().Fields
-		return f[len(f)-1].GetString_().GetSval()
-	case rt.Val.GetTypeCast() != nil:
-		tc := rt.Val.GetTypeCast()
-		if tc.Arg.GetColumnRef() != nil {
-			return outputName(&pg.ResTarget{Val: tc.Arg})
+	case n == nil:
+	case n.GetColumnRef() != nil:
+		f := n.GetColumnRef().Fields
+		if s := f[len(f)-1].GetString_(); s != nil {
+			return s.GetSval(), 2
 		}
-		names := tc.TypeName.Names
-		return names[len(names)-1].GetString_().GetSval()
-	case rt.Val.GetFuncCall() != nil:
-		return funcName(rt.Val.GetFuncCall())
+	case n.GetTypeCast() != nil:
+		tc := n.GetTypeCast()
+		name, strength := figureColname(tc.Arg)
+		if strength <= 1 && tc.TypeName != nil {
+			names := tc.TypeName.Names
+			return names[len(names)-1].GetString_().GetSval(), 1
+		}
+		return name, strength
+	case n.GetFuncCall() != nil:
+		fn := n.GetFuncCall().Funcname
+		return fn[len(fn)-1].GetString_().GetSval(), 2
+	case n.GetAExpr() != nil:
+		if n.GetAExpr().Kind == pg.A_Expr_Kind_AEXPR_NULLIF {
+			return "nullif", 2
+		}
+	case n.GetCaseExpr() != nil:
+		return "case", 1
+	case n.GetCoalesceExpr() != nil:
+		return "coalesce", 2
+	case n.GetMinMaxExpr() != nil:
+		if n.GetMinMaxExpr().Op == pg.MinMaxOp_IS_LEAST {
+			return "least", 2
+		}
+		return "greatest", 2
+	case n.GetSubLink() != nil:
+		sl := n.GetSubLink()
+		switch sl.SubLinkType {
+		case pg.SubLinkType_EXISTS_SUBLINK:
+			return "exists", 2
+		case pg.SubLinkType_ARRAY_SUBLINK:
+			return "array", 2
+		case pg.SubLinkType_EXPR_SUBLINK:
+			sel := sl.Subselect.GetSelectStmt()
+			for sel != nil && sel.Op != pg.SetOperation_SETOP_NONE {
+				sel = sel.Larg
+			}
+			if sel != nil && len(sel.TargetList) > 0 {
+				if rt := sel.TargetList[0].GetResTarget(); rt != nil {
+					if cr := rt.Val.GetColumnRef(); rt.Name == "" && cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+						break // (SELECT * ...): the column's own name, not known here
+					}
+					return outputName(rt), 2
+				}
+			}
+		}
+	case n.GetSqlvalueFunction() != nil:
+		switch n.GetSqlvalueFunction().Op {
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+			return "current_date", 2
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return "current_timestamp", 2
+		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return "localtimestamp", 2
+		}
 	}
-	return "?column?"
+	return "?column?", 0
 }

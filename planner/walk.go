@@ -123,6 +123,8 @@ func mapChildren(e Expr, f func(Expr) (Expr, error)) (Expr, error) {
 			return nil, err
 		}
 		return &c, nil
+	case *WindowCall:
+		return mapWindowChildren(x, f)
 	}
 	return e, nil
 }
