@@ -5,7 +5,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build run test bench proto lint compat clean
+.PHONY: build run test bench bench-queries proto lint compat clean
 
 build:
 	$(GO) build -o bin/shardsql ./cmd/shardsql
@@ -21,6 +21,12 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/keys/ ./shard/ ./sqltests/
+
+# bench-queries: issue 5's distributed-query benchmark, ShardSQL (3 shard
+# servers, on disk) against PostgreSQL 15 on 1M rows (BENCHMARKS.md).
+# SHARDSQL_BENCH_ROWS, _REPS, _OFF_REPS, _POINTS, _OUT tune it.
+bench-queries:
+	SHARDSQL_BENCH_QUERIES=1 $(GO) test -count=1 -timeout 100m -run '^TestQueryBench$$' -v ./sqltests/
 
 proto:
 	GOBIN=$(GOBIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
