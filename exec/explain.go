@@ -150,7 +150,7 @@ func (x *explainer) rel(rel planner.Rel, depth int) {
 		x.rel(rel.Left, depth+1)
 		x.rel(rel.Right, depth+1)
 	case *planner.Aggregate:
-		if s, filter, ok := x.r.aggPushdown(rel); ok {
+		if s, filter, ok := x.r.aggPushdown(rel); ok && x.r.pushdown() != nil {
 			x.line(depth, "Final Aggregate (frontend: merges partial aggregates from the shards)%s", x.actual(rel))
 			x.detail(depth, "Group Key: %s  Aggregates: %s", exprList(rel.Group), aggList(rel.Aggs))
 			x.scan(s, depth+1, &scanPushDesc{filter: filter, agg: true})
@@ -249,6 +249,11 @@ func (x *explainer) scan(s *planner.Scan, depth int, agg *scanPushDesc) {
 		x.detail(depth, "Filter: %s", s.Filter)
 	}
 	var pushed []string
+	if x.r.pushdown() == nil {
+		x.detail(depth, "Pushed down: nothing (shardsql.pushdown is off)")
+		x.analyzed(s, depth)
+		return
+	}
 	if agg != nil {
 		if agg.filter != nil {
 			pushed = append(pushed, "filter "+agg.filter.String())
@@ -290,6 +295,11 @@ func (x *explainer) scan(s *planner.Scan, depth int, agg *scanPushDesc) {
 	} else {
 		x.detail(depth, "Pushed down: nothing (whole rows to the frontend)")
 	}
+	x.analyzed(s, depth)
+}
+
+// analyzed writes what EXPLAIN ANALYZE measured for a scan.
+func (x *explainer) analyzed(s *planner.Scan, depth int) {
 	if x.an == nil {
 		return
 	}
@@ -335,7 +345,7 @@ func (explainKV) Scan(context.Context, []byte, []byte, bool, func(k, v []byte) e
 func (explainKV) Put(_, _ []byte)          {}
 func (explainKV) Insert(_, _ []byte) error { return nil }
 func (explainKV) Delete([]byte)            {}
-func (explainKV) ScanProgram(context.Context, []byte, []byte, []byte, int, func(k, v []byte) error, func([]byte) error, func(scanstat.Stat)) error {
+func (explainKV) ScanProgram(context.Context, []byte, []byte, []byte, scanstat.Options, func(k, v []byte) error, func([]byte) error, func(scanstat.Stat)) error {
 	return nil
 }
 func (explainKV) HasWritesIn(_, _ []byte) bool { return false }

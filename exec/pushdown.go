@@ -12,10 +12,11 @@ import (
 
 // Pushdown is implemented by a KV that can run a Program on the shard
 // servers holding a span (txn.Txn). Rows a program returns come to fn in
-// key order, merged with the transaction's own writes; partial results
-// come to partial. limit bounds the rows of one request (0: none).
+// key order (any order with opts.Unordered), merged with the transaction's
+// own writes; partial results come to partial. opts.Limit bounds the rows
+// of one request (0: none).
 type Pushdown interface {
-	ScanProgram(ctx context.Context, start, end []byte, program []byte, limit int,
+	ScanProgram(ctx context.Context, start, end []byte, program []byte, opts scanstat.Options,
 		fn func(key, value []byte) error, partial func(b []byte) error, stats func(scanstat.Stat)) error
 	// HasWritesIn reports whether the transaction has buffered writes in
 	// the span (then partial aggregation and top-N cannot run remotely).
@@ -261,11 +262,11 @@ func (r *runner) program(s *planner.Scan, pd Pushdown, sp planner.Span) []byte {
 
 // scanPushed reads one span through a program.
 func (r *runner) scanPushed(s *planner.Scan, pd Pushdown, sp planner.Span, prog []byte, visit func(key, value []byte) error) error {
-	limit := 0
+	var opts scanstat.Options
 	if push := r.push[s]; push != nil {
-		limit = push.limit
+		opts.Limit = push.limit
 	}
-	return pd.ScanProgram(r.ctx, sp.Start, sp.End, prog, limit, visit, nil, r.statFn(s))
+	return pd.ScanProgram(r.ctx, sp.Start, sp.End, prog, opts, visit, nil, r.statFn(s))
 }
 
 // tryPushAggregate computes an aggregation from partial aggregates the
@@ -301,7 +302,7 @@ func (r *runner) tryPushAggregate(a *planner.Aggregate, emit func([]types.Datum)
 		return nil
 	}
 	for _, sp := range r.access(s).Spans {
-		if err := pd.ScanProgram(r.ctx, sp.Start, sp.End, prog, 0, func(_, _ []byte) error { return nil }, merge, r.statFn(s)); err != nil {
+		if err := pd.ScanProgram(r.ctx, sp.Start, sp.End, prog, scanstat.Options{Unordered: true}, func(_, _ []byte) error { return nil }, merge, r.statFn(s)); err != nil {
 			return true, err
 		}
 	}

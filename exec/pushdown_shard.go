@@ -29,6 +29,7 @@ type ProgramRunner struct {
 	bytes int
 	// KeysRead counts the rows Add was given.
 	KeysRead int
+	keysOnly bool
 }
 
 // OutPair is a row a program returns: its key and its (cut down) value.
@@ -53,9 +54,42 @@ func NewProgramRunner(ctx context.Context, p *Program) *ProgramRunner {
 	}
 	if p.Agg != nil {
 		pr.aggs = newAggTable(p.Agg.Aggs)
+		// An aggregation that reads only primary-key columns (count(*))
+		// needs no row values: the shard reads keys only.
+		exprs := append([]planner.Expr{p.Filter}, p.Agg.Group...)
+		for _, a := range p.Agg.Aggs {
+			exprs = append(exprs, a.Arg)
+		}
+		pr.keysOnly = !readsValueColumns(p.Table, exprs)
 	}
 	return pr
 }
+
+// readsValueColumns reports whether the expressions read a column that is
+// not part of the primary key.
+func readsValueColumns(t *planner.Table, exprs []planner.Expr) bool {
+	pk := map[int]bool{}
+	for _, o := range t.PK {
+		pk[o] = true
+	}
+	found := false
+	for _, e := range exprs {
+		walkExpr(e, func(x planner.Expr) {
+			switch x := x.(type) {
+			case *planner.ColRef:
+				if !pk[x.Ord] {
+					found = true
+				}
+			case *planner.Subquery: // walkExpr's mark of an unknown node
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+// KeysOnly reports whether the program needs only the rows' keys.
+func (pr *ProgramRunner) KeysOnly() bool { return pr.keysOnly }
 
 // Add feeds one row. full reports that the request should end after it
 // (its row limit is reached, or a filter failed on this row: the row is
@@ -66,7 +100,7 @@ func (pr *ProgramRunner) Add(key, value []byte) (full bool, err error) {
 	if err := pr.r.tick(); err != nil {
 		return false, err
 	}
-	row, err := pr.dec.decode(key, value, false)
+	row, err := pr.dec.decode(key, value, pr.keysOnly)
 	if err != nil {
 		return false, err
 	}

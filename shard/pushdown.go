@@ -37,7 +37,7 @@ func (s *Server) scanProgram(ctx context.Context, req *api.ScanRequest, start, e
 	var resume []byte
 scan:
 	for {
-		pairs, next, kerr, err := s.store.Scan(cur, end, req.GetTs(), DefaultScanLimit, false)
+		pairs, next, kerr, err := s.store.Scan(cur, end, req.GetTs(), DefaultScanLimit, pr.KeysOnly())
 		if err != nil {
 			return nil, grpcError(err)
 		}

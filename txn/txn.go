@@ -270,10 +270,12 @@ func (t *Txn) Scan(ctx context.Context, start, end []byte, keysOnly bool, fn fun
 // range runs program (an encoding the executor owns) over its rows. Rows
 // the program returns come to fn merged with the transaction's own writes
 // in key order; partial results (a partial aggregation) come to partial.
-// limit, when positive, bounds the rows one request returns. stats, when
-// set, is called after every request.
-func (t *Txn) ScanProgram(ctx context.Context, start, end []byte, program []byte, limit int, fn func(key, value []byte) error, partial func(b []byte) error, stats func(scanstat.Stat)) error {
-	return t.scan(ctx, start, end, &scanOpts{program: program, limit: limit, partial: partial, stats: stats}, fn)
+// opts.Limit, when positive, bounds the rows one request returns; with
+// opts.Unordered results arrive as ranges produce them (the transaction
+// must have no writes in the span). stats, when set, is called after every
+// request.
+func (t *Txn) ScanProgram(ctx context.Context, start, end []byte, program []byte, opts scanstat.Options, fn func(key, value []byte) error, partial func(b []byte) error, stats func(scanstat.Stat)) error {
+	return t.scan(ctx, start, end, &scanOpts{program: program, limit: opts.Limit, unordered: opts.Unordered, partial: partial, stats: stats}, fn)
 }
 
 // HasWritesIn reports whether the transaction has buffered writes in
@@ -288,7 +290,8 @@ func (t *Txn) HasWritesIn(start, end []byte) bool {
 }
 
 type scanOpts struct {
-	keysOnly bool
+	keysOnly  bool
+	unordered bool
 	program  []byte
 	limit    int
 	partial  func([]byte) error
@@ -354,7 +357,33 @@ func (t *Txn) scan(ctx context.Context, start, end []byte, o *scanOpts, fn func(
 		}
 		return nil
 	}
-	for _, ch := range parts {
+	consume := parts
+	if o.unordered && len(own) == 0 {
+		// Fan the ranges in as they produce, so none waits for another.
+		shared := make(chan scanBatch, 8)
+		var fw sync.WaitGroup
+		for _, ch := range parts {
+			fw.Add(1)
+			go func(ch chan scanBatch) {
+				defer fw.Done()
+				for b := range ch {
+					select {
+					case shared <- b:
+					case <-ctx.Done():
+						for range ch {
+						}
+						return
+					}
+				}
+			}(ch)
+		}
+		go func() {
+			fw.Wait()
+			close(shared)
+		}()
+		consume = []chan scanBatch{shared}
+	}
+	for _, ch := range consume {
 		for b := range ch {
 			if b.err != nil {
 				return b.err

@@ -11,3 +11,12 @@ type Stat struct {
 	// partial aggregation; Micros the time it spent.
 	KeysRead, RowsReturned, BytesReturned, Micros uint64
 }
+
+// Options shape one pushed-down scan.
+type Options struct {
+	// Limit bounds the rows one request returns (0: none).
+	Limit int
+	// Unordered lets results arrive in any order across ranges (partial
+	// aggregates, top-N): ranges then never wait for each other.
+	Unordered bool
+}
