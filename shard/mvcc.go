@@ -424,7 +424,16 @@ func mvccScan(r pebble.Reader, start, end []byte, ts uint64, limit int, keysOnly
 	var (
 		ferr error
 		buf  []byte
+		// dit reads the values: one forward iterator over the data
+		// records of the span, instead of a point Get per row (which
+		// would open sstable iterators for every key).
+		dit *pebble.Iterator
 	)
+	defer func() {
+		if dit != nil {
+			dit.Close()
+		}
+	}()
 	valid := it.First()
 	for valid {
 		k := it.Key()
@@ -460,10 +469,19 @@ func mvccScan(r pebble.Reader, start, end []byte, ts uint64, limit int, keysOnly
 			}
 			kv := &api.KeyValue{Key: userKey}
 			if !keysOnly {
-				if kv.Value, err = getValue(r, userKey, w.startTS); err != nil {
-					ferr = err
+				if dit == nil {
+					dlo, dhi := spanBounds(prefixData, start, end)
+					if dit, err = r.NewIter(&pebble.IterOptions{LowerBound: dlo, UpperBound: dhi}); err != nil {
+						ferr = fmt.Errorf("scan values: %w", err)
+						break
+					}
+				}
+				dk := dataKey(userKey, w.startTS)
+				if !dit.SeekGE(dk) || !bytes.Equal(dit.Key(), dk) {
+					ferr = errors.Join(dit.Error(), fmt.Errorf("key %q: data of start_ts %d missing", userKey, w.startTS))
 					break
 				}
+				kv.Value = append([]byte(nil), dit.Value()...)
 			}
 			pairs = append(pairs, kv)
 		}

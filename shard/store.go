@@ -39,11 +39,18 @@ type Store struct {
 	closeErr  error
 }
 
+// blockCacheBytes is each shard server's Pebble block cache.
+const blockCacheBytes = 128 << 20
+
 // OpenStore opens (creating if needed) the Pebble database in dir, or an
 // in-memory one when inMemory is set. logger receives Pebble's messages; nil
 // discards them.
 func OpenStore(dir string, inMemory bool, logger *slog.Logger) (*Store, error) {
-	opts := &pebble.Options{Logger: pebbleLogger{logger}}
+	// A block cache larger than Pebble's 8 MiB default keeps scans from
+	// decompressing the same blocks again and again.
+	cache := pebble.NewCache(blockCacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{Logger: pebbleLogger{logger}, Cache: cache}
 	if inMemory {
 		opts.FS = vfs.NewMem()
 		dir = ""
