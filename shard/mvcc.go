@@ -477,7 +477,10 @@ func mvccScan(r pebble.Reader, start, end []byte, ts uint64, limit int, keysOnly
 					}
 				}
 				dk := dataKey(userKey, w.startTS)
-				if !dit.SeekGE(dk) || !bytes.Equal(dit.Key(), dk) {
+				// Rows usually have one version: the value is then the
+				// next data record, and Next is cheaper than a seek.
+				found := dit.Valid() && dit.Next() && bytes.Equal(dit.Key(), dk)
+				if !found && (!dit.SeekGE(dk) || !bytes.Equal(dit.Key(), dk)) {
 					ferr = errors.Join(dit.Error(), fmt.Errorf("key %q: data of start_ts %d missing", userKey, w.startTS))
 					break
 				}
@@ -485,9 +488,12 @@ func mvccScan(r pebble.Reader, start, end []byte, ts uint64, limit int, keysOnly
 			}
 			pairs = append(pairs, kv)
 		}
-		// Skip the older versions of this key with one seek.
+		// Skip the older versions of this key: usually there are none and
+		// the next record is the next key's; else one seek.
 		buf = append(buf[:0], prefix...)
-		valid = it.SeekGE(prefixSuccessor(buf))
+		if valid = it.Next(); valid && bytes.HasPrefix(it.Key(), buf) {
+			valid = it.SeekGE(prefixSuccessor(buf))
+		}
 	}
 	if err := errors.Join(ferr, it.Error(), it.Close()); err != nil {
 		return nil, nil, nil, fmt.Errorf("scan: %w", err)
