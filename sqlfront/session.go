@@ -216,6 +216,8 @@ func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalo
 		return s.ddlInBlock(ctx, stmt, cat)
 	}
 	switch {
+	case stmt.GetCopyStmt() != nil:
+		return s.copyStmt(ctx, stmt.GetCopyStmt(), cat)
 	case stmt.GetVariableSetStmt() != nil:
 		return s.setVariable(stmt.GetVariableSetStmt())
 	case stmt.GetVariableShowStmt() != nil:

@@ -54,6 +54,8 @@ const (
 	DuplicatePreparedStatement  = "42P05"
 	InvalidSQLStatementName     = "26000"
 	InvalidCursorName           = "34000"
+	InsufficientPrivilege       = "42501"
+	BadCopyFileFormat           = "22P04"
 )
 
 // Error is an error with a SQLSTATE, shown to the client as an ErrorResponse.
