@@ -1,0 +1,142 @@
+package types
+
+import (
+	"testing"
+
+	"github.com/shardsql/shardsql/internal/pgerr"
+)
+
+func TestNewTypesTextIO(t *testing.T) {
+	for _, tc := range []struct {
+		t    T
+		in   string
+		want string
+		code string
+	}{
+		{Float4, "1.1", "1.1", ""},
+		{Float4, "1234567", "1.234567e+06", ""},
+		{Float4, "123456", "123456", ""},
+		{Float4, "0.0001", "0.0001", ""},
+		{Float4, "3.4e39", "", pgerr.NumericOutOfRange},
+		{Float4, "1e-50", "", pgerr.NumericOutOfRange},
+		{Bpchar(3), "a", "a  ", ""},
+		{Bpchar(3), "abc   ", "abc", ""},
+		{Bpchar(3), "abcd", "", pgerr.StringDataRightTrunc},
+		{TimestampTZ, "2024-01-01 00:00:00+00", "2024-01-01 00:00:00+00", ""},
+		{TimestampTZ, "2024-01-01 02:30:00+02:30", "2024-01-01 00:00:00+00", ""},
+		{TimestampTZ, "2024-01-01T10:00:00.5Z", "2024-01-01 10:00:00.5+00", ""},
+		{Timestamp, "2024-01-01 10:00:00+05", "2024-01-01 10:00:00", ""},
+		{Timestamp, "2024-02-30", "", pgerr.DatetimeFieldOverflow},
+		{Date, "2024-02-29", "2024-02-29", ""},
+		{Interval, "1 day 2 hours", "1 day 02:00:00", ""},
+		{Interval, "1 mon", "1 mon", ""},
+		{Interval, "-1 second", "-00:00:01", ""},
+		{Interval, "01:02:03", "01:02:03", ""},
+		{Interval, "P1D", "1 day", ""},
+		{Interval, "P1Y2M3DT4H5M6S", "1 year 2 mons 3 days 04:05:06", ""},
+		{Interval, "1.5 days", "1 day 12:00:00", ""},
+		{Interval, "1.5 months", "1 mon 15 days", ""},
+		{Interval, "-1 day +2 hours", "-1 days +02:00:00", ""},
+		{Interval, "3 days ago", "-3 days", ""},
+		{Interval, "0", "00:00:00", ""},
+		{Interval, "2 years 13 mons", "3 years 1 mon", ""},
+		{Interval, "1.25 seconds", "00:00:01.25", ""},
+		{Interval, "nonsense", "", InvalidDatetimeFormat},
+		{Bytea, `\x0102ff`, `\x0102ff`, ""},
+		{Bytea, `ab\\c\001`, `\x61625c6301`, ""},
+		{Bytea, `\x0`, "", pgerr.InvalidTextRep},
+		{UUID, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", ""},
+		{UUID, "{a0eebc999c0b4ef8bb6d6bb9bd380a11}", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", ""},
+		{UUID, "a0eebc99", "", pgerr.InvalidTextRep},
+		{JSONB, `{"b": [1, 2.50], "a": 1, "a": 2, "aa": null}`, `{"a": 2, "b": [1, 2.50], "aa": null}`, ""},
+		{JSONB, `"x\ny"`, `"x\ny"`, ""},
+		{JSONB, `1e2`, `100`, ""},
+		{JSONB, `{"a":}`, "", pgerr.InvalidTextRep},
+		{ArrayOf(Int4), "{1, 2 ,3}", "{1,2,3}", ""},
+		{ArrayOf(Text), `{"a b",NULL,"null","",x}`, `{"a b",NULL,"null","",x}`, ""},
+		{ArrayOf(Text), `{}`, `{}`, ""},
+		{ArrayOf(Int4), "{1,a}", "", pgerr.InvalidTextRep},
+		{ArrayOf(Int4), "1,2", "", pgerr.InvalidTextRep},
+	} {
+		d, err := ParseDatum(tc.t, tc.in)
+		if tc.code != "" {
+			if pe, ok := err.(*pgerr.Error); !ok || pe.Code != tc.code {
+				t.Errorf("ParseDatum(%s, %q) = %v, %v; want error %s", tc.t, tc.in, d, err, tc.code)
+			}
+			continue
+		}
+		if err != nil || d.Text() != tc.want {
+			t.Errorf("ParseDatum(%s, %q) = %q, %v; want %q", tc.t, tc.in, d.Text(), err, tc.want)
+		}
+	}
+}
+
+func TestTypeNamesRoundTrip(t *testing.T) {
+	for _, ty := range []T{Float4, Bpchar(3), Bpchar(0), TimestampTZ, Interval, Bytea, UUID, JSONB,
+		ArrayOf(Int4), ArrayOf(Text), ArrayOf(Varchar(5)), ArrayOf(Bpchar(2)), ArrayOf(TimestampTZ)} {
+		got, err := Parse(ty.String())
+		if err != nil || got != ty {
+			t.Errorf("Parse(%q) = %v, %v", ty.String(), got, err)
+		}
+	}
+	if ArrayOf(Int4).OID() != 1007 || ArrayOf(Int8).OID() != 1016 || ArrayOf(Text).OID() != 1009 || Float4.OID() != 700 {
+		t.Errorf("array OIDs wrong")
+	}
+}
+
+func TestCompareNewTypes(t *testing.T) {
+	p := func(ty T, s string) Datum {
+		d, err := ParseDatum(ty, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if Compare(p(Bpchar(5), "ab"), p(Bpchar(3), "ab ")) != 0 {
+		t.Errorf("bpchar comparison should ignore trailing blanks")
+	}
+	if Compare(p(Interval, "1 mon"), p(Interval, "30 days")) != 0 || Compare(p(Interval, "1 day"), p(Interval, "23 hours")) <= 0 {
+		t.Errorf("interval comparison")
+	}
+	if Compare(p(ArrayOf(Int4), "{1,2}"), p(ArrayOf(Int4), "{1,2,0}")) >= 0 || Compare(p(ArrayOf(Int4), "{2}"), p(ArrayOf(Int4), "{1,5}")) <= 0 {
+		t.Errorf("array comparison")
+	}
+	if Compare(p(JSONB, `1.0`), p(JSONB, `1`)) != 0 {
+		t.Errorf("jsonb numbers compare by value")
+	}
+}
+
+func TestSpanArithmetic(t *testing.T) {
+	iv := func(s string) Span {
+		v, err := ParseInterval(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		v    Span
+		f    float64
+		want string
+	}{
+		{iv("1 mon"), 1.5, "1 mon 15 days"},
+		{iv("1 day"), 0.5, "12:00:00"},
+		{iv("1 hour"), 2, "02:00:00"},
+		{iv("1 mon 1 day"), -1, "-1 mons -1 days"},
+	} {
+		got, err := MulSpan(tc.v, tc.f)
+		if err != nil || FormatInterval(got) != tc.want {
+			t.Errorf("%s * %v = %s, want %s", FormatInterval(tc.v), tc.f, FormatInterval(got), tc.want)
+		}
+	}
+	ts, _ := ParseDatum(Timestamp, "2024-01-31 10:00:00")
+	us, _ := AddSpanToTimestamp(ts.Int(), iv("1 mon"))
+	if got := NewTimestamp(us).Text(); got != "2024-02-29 10:00:00" {
+		t.Errorf("2024-01-31 10:00 + 1 mon = %s", got)
+	}
+	a, _ := ParseDatum(Timestamp, "2024-01-02 01:00:00")
+	b, _ := ParseDatum(Timestamp, "2024-01-01 00:00:00")
+	if got := FormatInterval(SubTimestamps(a.Int(), b.Int())); got != "1 day 01:00:00" {
+		t.Errorf("timestamp difference = %s", got)
+	}
+}
