@@ -50,6 +50,9 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		}
 		args[i] = v
 	}
+	if d, ok, err := evalTypeFunc(f, args); ok {
+		return d, err
+	}
 	switch f.Name {
 	case "nullif":
 		if !args[0].IsNull() && !args[1].IsNull() && types.Compare(args[0], args[1]) == 0 {

@@ -85,14 +85,19 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		return s.buildVariadic(name, mm.Args, mm.Location)
 	case n.GetBooleanTest() != nil:
 		return s.buildBooleanTest(n.GetBooleanTest())
+	case n.GetAArrayExpr() != nil:
+		return s.buildArrayExpr(n.GetAArrayExpr())
+	case n.GetAIndirection() != nil:
+		return s.buildIndirection(n.GetAIndirection())
 	case n.GetSqlvalueFunction() != nil:
 		f := n.GetSqlvalueFunction()
 		switch f.Op {
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N,
-			pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
-			return &Func{Name: "now", T: types.Timestamp}, nil
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return &Func{Name: "now", T: types.TimestampTZ}, nil
+		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return &Cast{E: &Func{Name: "now", T: types.TimestampTZ}, T: types.Timestamp}, nil
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-			return &Cast{E: &Func{Name: "now", T: types.Timestamp}, T: types.Date}, nil
+			return &Cast{E: &Func{Name: "now", T: types.TimestampTZ}, T: types.Date}, nil
 		}
 		return nil, errAt(pgerr.FeatureNotSupported, f.Location, "this SQL value function is not supported yet")
 	}
@@ -151,16 +156,21 @@ func typeFromName(tn *pg.TypeName) (types.T, error) {
 		name = "integer"
 	case "int8":
 		name = "bigint"
-	case "float8", "float4":
+	case "float8":
 		name = "double precision"
+	case "float4":
+		name = "real"
 	}
 	if len(tn.Typmods) > 0 && (name == "varchar" || name == "bpchar") {
 		if c := tn.Typmods[0].GetAConst(); c != nil && c.GetIval() != nil {
 			name += "(" + strconv.Itoa(int(c.GetIval().Ival)) + ")"
 		}
 	}
-	if len(tn.ArrayBounds) > 0 {
-		return types.T{}, errAt(pgerr.FeatureNotSupported, tn.Location, "array types are not supported yet")
+	if len(tn.ArrayBounds) > 1 {
+		return types.T{}, errAt(pgerr.FeatureNotSupported, tn.Location, "multidimensional arrays are not supported")
+	}
+	if len(tn.ArrayBounds) == 1 {
+		name += "[]"
 	}
 	t, err := types.Parse(name)
 	if err != nil {
@@ -221,10 +231,13 @@ func unify(l, r Expr, op string, loc int32) (Expr, Expr, error) {
 		return l, r, err
 	case lt.Family == rt.Family, isNumeric(lt) && isNumeric(rt):
 		return l, r, nil
-	case lt.Family == types.TimestampFamily && rt.Family == types.DateFamily:
-		return l, &Cast{E: r, T: types.Timestamp}, nil
-	case lt.Family == types.DateFamily && rt.Family == types.TimestampFamily:
-		return &Cast{E: l, T: types.Timestamp}, r, nil
+	case isDateTime(lt) && isDateTime(rt):
+		w := widerDateTime(lt, rt)
+		if l, err = castTo(l, w); err != nil {
+			return nil, nil, err
+		}
+		r, err = castTo(r, w)
+		return l, r, err
 	}
 	return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
 }
@@ -232,6 +245,8 @@ func unify(l, r Expr, op string, loc int32) (Expr, Expr, error) {
 // arithType is the result type of arithmetic on two numeric types.
 func arithType(l, r types.T) types.T {
 	switch {
+	case l.Family == types.FloatFamily && r.Family == types.FloatFamily && l.Width == 32 && r.Width == 32:
+		return types.Float4
 	case l.Family == types.FloatFamily || r.Family == types.FloatFamily:
 		return types.Float8
 	case l.Family == types.DecimalFamily || r.Family == types.DecimalFamily:
@@ -265,7 +280,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 					d.Negative = !d.Negative
 					return &Const{Val: types.NewDecimal(&d), T: c.T}, nil
 				}
-				if !isNumeric(r.Type()) {
+				if !isNumeric(r.Type()) && r.Type().Family != types.IntervalFamily {
 					return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
 				}
 				return &Neg{E: r}, nil
@@ -279,6 +294,8 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			return nil, err
 		}
 		return binary(BinOp(op), l, r, a.Location)
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		return s.buildAnyArray(a, op)
 	case pg.A_Expr_Kind_AEXPR_IN:
 		l, err := s.buildExpr(a.Lexpr)
 		if err != nil {
@@ -368,6 +385,9 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 	if op == "!=" {
 		op = OpNe
+	}
+	if e, ok, err := binaryExt(op, l, r, loc); ok {
+		return e, err
 	}
 	l, r, err := unify(l, r, string(op), loc)
 	if err != nil {

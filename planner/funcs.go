@@ -150,9 +150,14 @@ func commonType(ts []types.T, what string, loc int32) (types.T, error) {
 			}
 		case isNumeric(t) && isNumeric(out):
 			out = arithType(out, t)
-		case t.Family == types.TimestampFamily && out.Family == types.DateFamily:
-			out = t
-		case t.Family == types.DateFamily && out.Family == types.TimestampFamily:
+		case isDateTime(t) && isDateTime(out):
+			out = widerDateTime(out, t)
+		case t.Family == types.ArrayFamily && out.Family == types.ArrayFamily:
+			e, err := commonType([]types.T{out.Elem(), t.Elem()}, what, loc)
+			if err != nil {
+				return types.T{}, err
+			}
+			out = types.ArrayOf(e)
 		default:
 			return types.T{}, errAt(pgerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, out, t)
 		}
@@ -202,6 +207,9 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return errAt(pgerr.UndefinedFunction, loc, "function %s with %d arguments does not exist", name, len(args))
 		}
 		return nil
+	}
+	if e, ok, err := typeFunc(name, args, loc); ok {
+		return e, err
 	}
 	switch name {
 	case "coalesce", "greatest", "least":
@@ -303,11 +311,11 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			t, name = types.Int4, "length"
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil
-	case "now", "transaction_timestamp", "statement_timestamp", "localtimestamp", "clock_timestamp":
+	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
 		if err := nargs(0, 0); err != nil {
 			return nil, err
 		}
-		return &Func{Name: "now", T: types.Timestamp}, nil
+		return &Func{Name: "now", T: types.TimestampTZ}, nil
 	case "chr":
 		if err := nargs(1, 1); err != nil {
 			return nil, err

@@ -141,7 +141,11 @@ func canonicalUnit(u string) string {
 }
 
 func badUnit(unit string, t T) error {
-	return pgerr.New(pgerr.InvalidParameterValue, "unit %q not recognized for type %s", unit, t)
+	name := t.String()
+	if t.Family == TimestampFamily {
+		name = "timestamp without time zone"
+	}
+	return pgerr.New(pgerr.InvalidParameterValue, "unit %q not recognized for type %s", unit, name)
 }
 
 // TruncTimestamp is date_trunc on a timestamp (µs since the epoch, UTC).
@@ -322,7 +326,7 @@ func ExtractSpan(unit string, v Span) (Datum, error) {
 	case "millennium":
 		return n(years / 1000)
 	case "epoch":
-		secs := (int64(365.25*float64(years)) + 30*mons + int64(v.Days)) * 86400
+		secs := int64(365.25*86400*float64(years)) + (30*mons+int64(v.Days))*86400
 		var r apd.Decimal
 		if _, err := apd.BaseContext.WithPrecision(40).Add(&r, apd.New(secs*1e6, -6), apd.New(us, -6)); err != nil {
 			return Null, err

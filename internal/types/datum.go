@@ -40,7 +40,9 @@ func NewInt(v int64) Datum { return Datum{fam: IntFamily, i: v} }
 func NewFloat(v float64) Datum { return Datum{fam: FloatFamily, f: v} }
 
 // NewFloat4 returns a real datum (v rounded to float32).
-func NewFloat4(v float64) Datum { return Datum{fam: FloatFamily, f: float64(float32(v)), sub: subFloat4} }
+func NewFloat4(v float64) Datum {
+	return Datum{fam: FloatFamily, f: float64(float32(v)), sub: subFloat4}
+}
 
 // IsFloat4 reports whether d is a real (not double precision).
 func (d Datum) IsFloat4() bool { return d.fam == FloatFamily && d.sub == subFloat4 }
@@ -587,7 +589,6 @@ func parseUUID(s string) (Datum, error) {
 	}
 	return NewUUID(out), nil
 }
-
 
 // Cast converts d to type t (an assignment or explicit cast).
 func Cast(d Datum, t T) (Datum, error) {

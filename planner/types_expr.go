@@ -1,0 +1,439 @@
+package planner
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/shardsql/shardsql/internal/pgerr"
+	"github.com/shardsql/shardsql/internal/types"
+)
+
+// Typing of the date/time, interval, jsonb and array operators and
+// functions. Evaluation is in exec/types_eval.go; the operators become
+// Binary nodes with their own result types, the rest Func nodes.
+
+func isDateTime(t types.T) bool {
+	switch t.Family {
+	case types.TimestampFamily, types.TimestampTZFamily, types.DateFamily:
+		return true
+	}
+	return false
+}
+
+// dateTimeRank orders date < timestamp < timestamptz: the wider side wins
+// when two of them meet.
+func dateTimeRank(t types.T) int {
+	switch t.Family {
+	case types.DateFamily:
+		return 1
+	case types.TimestampFamily:
+		return 2
+	}
+	return 3
+}
+
+func widerDateTime(a, b types.T) types.T {
+	if dateTimeRank(a) >= dateTimeRank(b) {
+		return a
+	}
+	return b
+}
+
+func isUnknown(e Expr) bool { return e.Type().Family == types.UnknownFamily }
+
+// binaryExt types the operators on the newer types; ok is false when the
+// operands are not theirs and the ordinary rules apply.
+func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
+	lt, rt := l.Type(), r.Type()
+	fam := func(t types.T) types.Family { return t.Family }
+	noOp := func() (Expr, bool, error) {
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+	}
+	bin := func(l, r Expr, t types.T) (Expr, bool, error) {
+		return &Binary{Op: op, L: l, R: r, T: t}, true, nil
+	}
+	castR := func(t types.T) (Expr, error) { return castTo(r, t) }
+	castL := func(t types.T) (Expr, error) { return castTo(l, t) }
+	switch op {
+	case "->", "->>", "@>", "<@", "?":
+		if fam(lt) == types.JSONFamily || (fam(lt) == types.UnknownFamily && fam(rt) == types.JSONFamily) {
+			var err error
+			if isUnknown(l) {
+				if l, err = castL(types.JSONB); err != nil {
+					return nil, true, err
+				}
+			}
+			switch op {
+			case "->", "->>":
+				if isUnknown(r) {
+					if r, err = castR(types.Text); err != nil {
+						return nil, true, err
+					}
+				}
+				rf := r.Type().Family
+				if rf != types.StringFamily && rf != types.IntFamily {
+					return noOp()
+				}
+				if op == "->" {
+					return bin(l, r, types.JSONB)
+				}
+				return bin(l, r, types.Text)
+			case "?":
+				if r, err = castR(types.Text); err != nil || r.Type().Family != types.StringFamily {
+					return noOp()
+				}
+				return bin(l, r, types.Bool)
+			}
+			if r, err = castR(types.JSONB); err != nil {
+				return nil, true, err
+			}
+			if r.Type().Family != types.JSONFamily {
+				return noOp()
+			}
+			return bin(l, r, types.Bool)
+		}
+		return nil, false, nil
+	}
+	if !isDateTime(lt) && !isDateTime(rt) && fam(lt) != types.IntervalFamily && fam(rt) != types.IntervalFamily {
+		return nil, false, nil
+	}
+	if op.IsComparison() {
+		return nil, false, nil
+	}
+	var err error
+	// An untyped literal next to a date/time value: timestamp + '1 day' and
+	// timestamp - '1 day' read it as an interval only where that is the
+	// sole choice; otherwise it takes the other side's type.
+	switch {
+	case isUnknown(r) && op == OpAdd && (isDateTime(lt) && fam(lt) != types.DateFamily):
+		r, err = castR(types.Interval)
+	case isUnknown(l) && op == OpAdd && (isDateTime(rt) && fam(rt) != types.DateFamily):
+		l, err = castL(types.Interval)
+	case isUnknown(r) && (op == OpMul || op == OpDiv) && fam(lt) == types.IntervalFamily:
+		r, err = castR(types.Float8)
+	case isUnknown(l) && op == OpMul && fam(rt) == types.IntervalFamily:
+		l, err = castL(types.Float8)
+	case isUnknown(r):
+		r, err = castR(lt)
+	case isUnknown(l):
+		l, err = castL(rt)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	lt, rt = l.Type(), r.Type()
+	lf, rf := lt.Family, rt.Family
+	iv := types.IntervalFamily
+	switch op {
+	case OpAdd:
+		switch {
+		case lf == iv && rf == iv:
+			return bin(l, r, types.Interval)
+		case (lf == types.TimestampFamily || lf == types.TimestampTZFamily) && rf == iv:
+			return bin(l, r, lt)
+		case lf == iv && (rf == types.TimestampFamily || rf == types.TimestampTZFamily):
+			return bin(r, l, rt)
+		case lf == types.DateFamily && rf == iv:
+			return bin(l, r, types.Timestamp)
+		case lf == iv && rf == types.DateFamily:
+			return bin(r, l, types.Timestamp)
+		case lf == types.DateFamily && rf == types.IntFamily:
+			return bin(l, r, types.Date)
+		case lf == types.IntFamily && rf == types.DateFamily:
+			return bin(r, l, types.Date)
+		}
+	case OpSub:
+		switch {
+		case lf == iv && rf == iv:
+			return bin(l, r, types.Interval)
+		case (lf == types.TimestampFamily || lf == types.TimestampTZFamily) && rf == iv:
+			return bin(l, r, lt)
+		case lf == types.DateFamily && rf == iv:
+			return bin(l, r, types.Timestamp)
+		case lf == types.DateFamily && rf == types.IntFamily:
+			return bin(l, r, types.Date)
+		case lf == types.DateFamily && rf == types.DateFamily:
+			return bin(l, r, types.Int4)
+		case isDateTime(lt) && isDateTime(rt):
+			w := widerDateTime(lt, rt)
+			if l, err = castL(w); err != nil {
+				return nil, true, err
+			}
+			if r, err = castR(w); err != nil {
+				return nil, true, err
+			}
+			return bin(l, r, types.Interval)
+		}
+	case OpMul:
+		switch {
+		case lf == iv && isNumeric(rt):
+			return bin(l, r, types.Interval)
+		case isNumeric(lt) && rf == iv:
+			return bin(r, l, types.Interval)
+		}
+	case OpDiv:
+		if lf == iv && isNumeric(rt) {
+			return bin(l, r, types.Interval)
+		}
+	}
+	return noOp()
+}
+
+// buildAnyArray types x op ANY (array) and x op ALL (array).
+func (s *scope) buildAnyArray(a *pg.A_Expr, op string) (Expr, error) {
+	l, r, err := s.operands(a)
+	if err != nil {
+		return nil, err
+	}
+	if op == "!=" {
+		op = string(OpNe)
+	}
+	if !BinOp(op).IsComparison() {
+		return nil, errAt(pgerr.FeatureNotSupported, a.Location, "operator %s with ANY/ALL is not supported", op)
+	}
+	if isUnknown(l) && isUnknown(r) {
+		if l, err = castTo(l, types.Text); err != nil {
+			return nil, err
+		}
+	}
+	if isUnknown(r) {
+		if r, err = castTo(r, types.ArrayOf(l.Type())); err != nil {
+			return nil, err
+		}
+	}
+	if !r.Type().IsArray() {
+		return nil, errAt(pgerr.WrongObjectType, a.Location, "op ANY/ALL (array) requires array on right side")
+	}
+	// Type the comparison as if the element were a value.
+	probe := &ColRef{Name: "elem", T: r.Type().Elem()}
+	cmp, err := binary(BinOp(op), l, probe, a.Location)
+	if err != nil {
+		return nil, err
+	}
+	b, ok := cmp.(*Binary)
+	if !ok || b.R != Expr(probe) {
+		return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s %s", l.Type(), op, r.Type().Elem())
+	}
+	name := "any"
+	if a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL {
+		name = "all"
+	}
+	return &Func{Name: name + " " + op, Args: []Expr{b.L, r}, T: types.Bool}, nil
+}
+
+// buildArrayExpr types ARRAY[a, b, ...].
+func (s *scope) buildArrayExpr(ae *pg.A_ArrayExpr) (Expr, error) {
+	if len(ae.Elements) == 0 {
+		return nil, errAt("42P18", ae.Location, "cannot determine type of empty array")
+	}
+	elems := make([]Expr, len(ae.Elements))
+	for i, n := range ae.Elements {
+		if n.GetAArrayExpr() != nil {
+			return nil, errAt(pgerr.FeatureNotSupported, ae.Location, "multidimensional arrays are not supported")
+		}
+		e, err := s.buildExpr(n)
+		if err != nil {
+			return nil, err
+		}
+		elems[i] = e
+	}
+	t, err := commonType(argTypes(elems), "ARRAY", ae.Location)
+	if err != nil {
+		return nil, err
+	}
+	if t.IsArray() {
+		return nil, errAt(pgerr.FeatureNotSupported, ae.Location, "multidimensional arrays are not supported")
+	}
+	cast, err := castAll(elems, t)
+	if err != nil {
+		return nil, err
+	}
+	return &Func{Name: "array", Args: cast, T: types.ArrayOf(t)}, nil
+}
+
+// buildIndirection types a[i] (one subscript of a one-dimensional array).
+func (s *scope) buildIndirection(ind *pg.A_Indirection) (Expr, error) {
+	e, err := s.buildExpr(ind.Arg)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ind.Indirection {
+		idx := n.GetAIndices()
+		if idx == nil || idx.IsSlice || idx.Uidx == nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "this subscript or field selection is not supported yet")
+		}
+		if !e.Type().IsArray() {
+			return nil, pgerr.New(pgerr.DatatypeMismatch, "cannot subscript type %s because it does not support subscripting", e.Type())
+		}
+		i, err := s.buildExpr(idx.Uidx)
+		if err != nil {
+			return nil, err
+		}
+		if i, err = castTo(i, types.Int4); err != nil {
+			return nil, err
+		}
+		if i.Type().Family != types.IntFamily {
+			return nil, pgerr.New(pgerr.DatatypeMismatch, "array subscript must have type integer")
+		}
+		e = &Func{Name: "array_subscript", Args: []Expr{e, i}, T: e.Type().Elem()}
+	}
+	return e, nil
+}
+
+// typeFunc types the date/time, jsonb and array functions; ok is false
+// for other names.
+func typeFunc(name string, args []Expr, loc int32) (Expr, bool, error) {
+	wrong := func() (Expr, bool, error) {
+		ts := make([]string, len(args))
+		for i, a := range args {
+			ts[i] = a.Type().String()
+		}
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, joinStrings(ts))
+	}
+	cast := func(i int, t types.T) bool {
+		c, err := castTo(args[i], t)
+		if err != nil {
+			return false
+		}
+		args[i] = c
+		return true
+	}
+	switch name {
+	case "date_trunc":
+		if len(args) != 2 || !cast(0, types.Text) {
+			return wrong()
+		}
+		if isUnknown(args[1]) && !cast(1, types.TimestampTZ) {
+			return wrong()
+		}
+		t := args[1].Type()
+		switch t.Family {
+		case types.DateFamily:
+			cast(1, types.TimestampTZ)
+			t = types.TimestampTZ
+		case types.TimestampFamily, types.TimestampTZFamily, types.IntervalFamily:
+		default:
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: t}, true, nil
+	case "extract", "date_part":
+		if len(args) != 2 || !cast(0, types.Text) {
+			return wrong()
+		}
+		if isUnknown(args[1]) && !cast(1, types.TimestampTZ) {
+			return wrong()
+		}
+		t := args[1].Type()
+		if !isDateTime(t) && t.Family != types.IntervalFamily {
+			return wrong()
+		}
+		if name == "date_part" {
+			if t.Family == types.DateFamily {
+				cast(1, types.Timestamp)
+			}
+			return &Func{Name: name, Args: args, T: types.Float8}, true, nil
+		}
+		return &Func{Name: name, Args: args, T: types.Numeric}, true, nil
+	case "age":
+		if len(args) < 1 || len(args) > 2 {
+			return wrong()
+		}
+		for i := range args {
+			if isUnknown(args[i]) || args[i].Type().Family == types.DateFamily {
+				cast(i, types.Timestamp)
+			}
+		}
+		if len(args) == 1 {
+			args = append(args, &Func{Name: "current_date_ts", T: args[0].Type()})
+		}
+		w := widerDateTime(args[0].Type(), args[1].Type())
+		if !isDateTime(args[0].Type()) || !isDateTime(args[1].Type()) || !cast(0, w) || !cast(1, w) {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Interval}, true, nil
+	case "justify_hours", "justify_days", "justify_interval":
+		if len(args) != 1 || !cast(0, types.Interval) || args[0].Type().Family != types.IntervalFamily {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Interval}, true, nil
+	case "make_interval":
+		return nil, false, nil
+	case "jsonb_typeof", "jsonb_array_length", "jsonb_pretty":
+		if len(args) != 1 || !cast(0, types.JSONB) || args[0].Type().Family != types.JSONFamily {
+			return wrong()
+		}
+		t := types.Text
+		if name == "jsonb_array_length" {
+			t = types.Int4
+		}
+		return &Func{Name: name, Args: args, T: t}, true, nil
+	case "to_jsonb":
+		if len(args) != 1 {
+			return wrong()
+		}
+		if isUnknown(args[0]) {
+			cast(0, types.Text)
+		}
+		return &Func{Name: name, Args: args, T: types.JSONB}, true, nil
+	case "array_length", "array_lower", "array_upper":
+		if len(args) != 2 || !args[0].Type().IsArray() || !cast(1, types.Int4) || args[1].Type().Family != types.IntFamily {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Int4}, true, nil
+	case "cardinality":
+		if len(args) != 1 || !args[0].Type().IsArray() {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Int4}, true, nil
+	case "array_to_string":
+		if len(args) < 2 || len(args) > 3 || !args[0].Type().IsArray() || !cast(1, types.Text) || (len(args) == 3 && !cast(2, types.Text)) {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Text}, true, nil
+	case "array_position":
+		if len(args) != 2 || !args[0].Type().IsArray() || !cast(1, args[0].Type().Elem()) {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.Int4}, true, nil
+	case "length", "octet_length":
+		if len(args) == 1 && args[0].Type().Family == types.BytesFamily {
+			return &Func{Name: "bytea_length", Args: args, T: types.Int4}, true, nil
+		}
+		return nil, false, nil
+	case "pg_typeof":
+		if len(args) != 1 {
+			return wrong()
+		}
+		return &Const{Val: types.NewString(typeofName(args[0].Type())), T: types.Text}, true, nil
+	case "gen_random_uuid":
+		if len(args) != 0 {
+			return wrong()
+		}
+		return &Func{Name: name, T: types.UUID}, true, nil
+	}
+	return nil, false, nil
+}
+
+func joinStrings(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ", "
+		}
+		out += s
+	}
+	return out
+}
+
+// typeofName is format_type without the type modifier, as pg_typeof shows it.
+func typeofName(t types.T) string {
+	switch {
+	case t.Family == types.UnknownFamily:
+		return "unknown"
+	case t.IsArray():
+		return typeofName(t.Elem()) + "[]"
+	case t.Family == types.StringFamily && t.Bpchar:
+		return "character"
+	case t.Family == types.StringFamily && t.Varchar:
+		return "character varying"
+	}
+	return t.String()
+}
