@@ -127,6 +127,12 @@ func jsonGet(l, r types.Datum, asText bool) (types.Datum, error) {
 		if r.Family() == types.StringFamily {
 			v, found = x[r.Str()]
 		}
+	default:
+		// PostgreSQL stores a top-level scalar as a one-element array, so
+		// scalar -> 0 (and -> -1) is the scalar itself.
+		if r.Family() == types.IntFamily && (r.Int() == 0 || r.Int() == -1) {
+			v, found = x, true
+		}
 	case []any:
 		if r.Family() == types.IntFamily {
 			i := r.Int()
