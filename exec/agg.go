@@ -16,6 +16,7 @@ type aggState struct {
 	sumInt   int64
 	sumDec   apd.Decimal
 	sumFloat float64
+	sumSpan  types.Span // sum / avg of intervals
 	best     types.Datum // min / max
 	boolAcc  bool
 	strs     strings.Builder
@@ -54,6 +55,12 @@ func (st *aggState) add(v, sep types.Datum) error {
 	switch c.Name {
 	case "sum", "avg":
 		switch {
+		case v.Family() == types.IntervalFamily:
+			s, err := types.AddSpans(st.sumSpan, v.Interval())
+			if err != nil {
+				return err
+			}
+			st.sumSpan = s
 		case v.Family() == types.FloatFamily:
 			st.sumFloat += v.Float()
 		case c.T.Family == types.IntFamily: // sum of smallint/integer
@@ -99,7 +106,12 @@ func (st *aggState) result() (types.Datum, error) {
 	switch c.Name {
 	case "sum":
 		switch c.T.Family {
+		case types.IntervalFamily:
+			return types.NewInterval(st.sumSpan), nil
 		case types.FloatFamily:
+			if c.T.Width == 32 {
+				return types.Cast(types.NewFloat(st.sumFloat), c.T)
+			}
 			return types.NewFloat(st.sumFloat), nil
 		case types.IntFamily:
 			return types.NewInt(st.sumInt), nil
@@ -107,6 +119,10 @@ func (st *aggState) result() (types.Datum, error) {
 		d := st.sumDec
 		return types.NewDecimal(&d), nil
 	case "avg":
+		if c.T.Family == types.IntervalFamily {
+			v, err := types.DivSpan(st.sumSpan, float64(st.count))
+			return types.NewInterval(v), err
+		}
 		if c.T.Family == types.FloatFamily {
 			return types.NewFloat(st.sumFloat / float64(st.count)), nil
 		}

@@ -104,14 +104,11 @@ func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool,
 		}
 	case planner.OpMul, planner.OpDiv:
 		if lf == iv {
-			f := r.AsFloat()
 			if op == planner.OpDiv {
-				if f == 0 {
-					return types.Null, true, errDivZero
-				}
-				f = 1 / f
+				v, err := types.DivSpan(l.Interval(), r.AsFloat())
+				return types.NewInterval(v), true, err
 			}
-			v, err := types.MulSpan(l.Interval(), f)
+			v, err := types.MulSpan(l.Interval(), r.AsFloat())
 			return types.NewInterval(v), true, err
 		}
 	}

@@ -100,7 +100,7 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 			} else {
 				a.T = types.Int8
 			}
-		case types.FloatFamily, types.DecimalFamily:
+		case types.FloatFamily, types.DecimalFamily, types.IntervalFamily:
 			a.T = argT
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function sum(%s) does not exist", argT)
@@ -111,6 +111,8 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 			a.T = types.Numeric
 		case types.FloatFamily:
 			a.T = types.Float8
+		case types.IntervalFamily:
+			a.T = types.Interval
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", argT)
 		}

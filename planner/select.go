@@ -627,6 +627,9 @@ func outputName(rt *pg.ResTarget) string {
 	if rt.Name != "" {
 		return rt.Name
 	}
+	if name, ok := typedExprName(rt.Val); ok {
+		return name
+	}
 	switch {
 	case rt.Val.GetColumnRef() != nil:
 		f := rt.Val.GetColumnRef().Fields

@@ -437,3 +437,36 @@ func typeofName(t types.T) string {
 	}
 	return t.String()
 }
+
+// typedExprName names a result column for the expressions of this file as
+// PostgreSQL's FigureColname does: ARRAY[...] is "array", a[1] takes the
+// array's name, CURRENT_DATE is "current_date", and a cast keeps the name
+// of a function call or of these instead of taking the type's name.
+func typedExprName(n *pg.Node) (string, bool) {
+	switch {
+	case n.GetAArrayExpr() != nil:
+		return "array", true
+	case n.GetAIndirection() != nil:
+		if cr := n.GetAIndirection().Arg.GetColumnRef(); cr != nil {
+			f := cr.Fields
+			return f[len(f)-1].GetString_().GetSval(), true
+		}
+		return typedExprName(n.GetAIndirection().Arg)
+	case n.GetSqlvalueFunction() != nil:
+		switch n.GetSqlvalueFunction().Op {
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+			return "current_date", true
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return "current_timestamp", true
+		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return "localtimestamp", true
+		}
+	case n.GetTypeCast() != nil:
+		arg := n.GetTypeCast().Arg
+		if arg.GetFuncCall() != nil {
+			return funcName(arg.GetFuncCall()), true
+		}
+		return typedExprName(arg)
+	}
+	return "", false
+}

@@ -389,9 +389,24 @@ func MulSpan(a Span, f float64) (Span, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return Span{}, intervalOverflow()
 	}
+	return scaleSpan(a, func(x float64) float64 { return x * f })
+}
+
+// DivSpan divides an interval by a non-zero number as interval_div does.
+func DivSpan(a Span, f float64) (Span, error) {
+	if f == 0 {
+		return Span{}, pgerr.New(pgerr.DivisionByZero, "division by zero")
+	}
+	if math.IsNaN(f) {
+		return Span{}, intervalOverflow()
+	}
+	return scaleSpan(a, func(x float64) float64 { return x / f })
+}
+
+func scaleSpan(a Span, scale func(float64) float64) (Span, error) {
 	tsround := func(v float64) float64 { return math.RoundToEven(v*1e6) / 1e6 }
-	m := float64(a.Months) * f
-	d := float64(a.Days) * f
+	m := scale(float64(a.Months))
+	d := scale(float64(a.Days))
 	if math.Abs(m) > math.MaxInt32 || math.Abs(d) > math.MaxInt32 {
 		return Span{}, intervalOverflow()
 	}
@@ -403,7 +418,7 @@ func MulSpan(a Span, f float64) (Span, error) {
 		secRem -= math.Trunc(secRem/86400) * 86400
 	}
 	out.Days += int32(monthRemDays)
-	t := math.RoundToEven(float64(a.Micros)*f + secRem*1e6)
+	t := math.RoundToEven(scale(float64(a.Micros)) + secRem*1e6)
 	if math.Abs(t) > 9.2e18 {
 		return Span{}, intervalOverflow()
 	}
