@@ -16,7 +16,7 @@ type aggState struct {
 	sumInt   int64
 	sumDec   apd.Decimal
 	sumFloat float64
-	sumSpan  types.Span // sum / avg of intervals
+	sumSpan  types.Span  // sum / avg of intervals
 	best     types.Datum // min / max
 	boolAcc  bool
 	strs     strings.Builder
