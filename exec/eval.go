@@ -65,7 +65,7 @@ func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 		if e.Op.IsComparison() {
 			return types.NewBool(compareOp(e.Op, types.Compare(l, r))), nil
 		}
-		if e.Op == planner.OpConcat {
+		if e.Op == planner.OpConcat && e.T.Family == types.StringFamily {
 			return types.NewString(l.Str() + r.Str()), nil
 		}
 		return arith(e.Op, l, r, e.T)

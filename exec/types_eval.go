@@ -31,6 +31,12 @@ func timeDatum(t types.T, us int64) types.Datum {
 func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool, error) {
 	lf, rf := l.Family(), r.Family()
 	iv := types.IntervalFamily
+	if lf == types.ArrayFamily || rf == types.ArrayFamily {
+		return arrayArith(op, l, r)
+	}
+	if op == planner.OpConcat && lf == types.JSONFamily {
+		return types.NewJSONText(types.EncodeJSON(jsonConcat(l.JSONValue(), r.JSONValue()))), true, nil
+	}
 	switch op {
 	case "->", "->>":
 		d, err := jsonGet(l, r, op == "->>")
@@ -451,4 +457,70 @@ func toJSONB(d types.Datum) (types.Datum, error) {
 		v = d.Text()
 	}
 	return types.NewJSONText(types.EncodeJSON(v)), nil
+}
+
+// arrayArith is array || array / element, and @>, <@, && between arrays.
+func arrayArith(op planner.BinOp, l, r types.Datum) (types.Datum, bool, error) {
+	elems := func(d types.Datum) []types.Datum {
+		if d.Family() == types.ArrayFamily {
+			return d.Elems()
+		}
+		return []types.Datum{d}
+	}
+	has := func(arr []types.Datum, x types.Datum) bool {
+		for _, e := range arr {
+			if !e.IsNull() && types.Compare(e, x) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	switch op {
+	case planner.OpConcat:
+		out := append(append([]types.Datum{}, elems(l)...), elems(r)...)
+		return types.NewArray(out), true, nil
+	case "@>", "<@":
+		a, b := l.Elems(), r.Elems()
+		if op == "<@" {
+			a, b = b, a
+		}
+		for _, x := range b {
+			if x.IsNull() || !has(a, x) {
+				return types.NewBool(false), true, nil
+			}
+		}
+		return types.NewBool(true), true, nil
+	case "&&":
+		for _, x := range r.Elems() {
+			if !x.IsNull() && has(l.Elems(), x) {
+				return types.NewBool(true), true, nil
+			}
+		}
+		return types.NewBool(false), true, nil
+	}
+	return types.Null, true, pgerr.New(pgerr.UndefinedFunction, "operator does not exist: %s", op)
+}
+
+// jsonConcat is jsonb || jsonb: objects merge (the right side wins), and
+// otherwise both sides become arrays that are concatenated.
+func jsonConcat(a, b any) any {
+	ao, aok := a.(map[string]any)
+	bo, bok := b.(map[string]any)
+	if aok && bok {
+		out := map[string]any{}
+		for k, v := range ao {
+			out[k] = v
+		}
+		for k, v := range bo {
+			out[k] = v
+		}
+		return out
+	}
+	asArr := func(v any) []any {
+		if arr, ok := v.([]any); ok {
+			return arr
+		}
+		return []any{v}
+	}
+	return append(append([]any{}, asArr(a)...), asArr(b)...)
 }

@@ -52,6 +52,9 @@ func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 	}
 	castR := func(t types.T) (Expr, error) { return castTo(r, t) }
 	castL := func(t types.T) (Expr, error) { return castTo(l, t) }
+	if e, ok, err := arrayOp(op, l, r, loc); ok {
+		return e, true, err
+	}
 	switch op {
 	case "->", "->>", "@>", "<@", "?":
 		if fam(lt) == types.JSONFamily || (fam(lt) == types.UnknownFamily && fam(rt) == types.JSONFamily) {
@@ -89,6 +92,19 @@ func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 				return noOp()
 			}
 			return bin(l, r, types.Bool)
+		}
+		return nil, false, nil
+	case OpConcat:
+		if fam(lt) == types.JSONFamily && fam(rt) == types.JSONFamily ||
+			fam(lt) == types.JSONFamily && isUnknown(r) || isUnknown(l) && fam(rt) == types.JSONFamily {
+			var err error
+			if l, err = castL(types.JSONB); err != nil {
+				return nil, true, err
+			}
+			if r, err = castR(types.JSONB); err != nil {
+				return nil, true, err
+			}
+			return bin(l, r, types.JSONB)
 		}
 		return nil, false, nil
 	}
@@ -469,4 +485,67 @@ func typedExprName(n *pg.Node) (string, bool) {
 		return typedExprName(arg)
 	}
 	return "", false
+}
+
+// arrayOp types array || array, array || element, element || array,
+// @> and <@ (containment) and && (overlap) between arrays.
+func arrayOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
+	lt, rt := l.Type(), r.Type()
+	if !lt.IsArray() && !rt.IsArray() {
+		return nil, false, nil
+	}
+	var err error
+	switch {
+	case lt.IsArray() && isUnknown(r) && op != OpConcat:
+		r, err = castTo(r, lt)
+	case rt.IsArray() && isUnknown(l) && op != OpConcat:
+		l, err = castTo(l, rt)
+	case lt.IsArray() && isUnknown(r):
+		r, err = castTo(r, lt) // PostgreSQL reads '{...}' next to an array as an array
+	case rt.IsArray() && isUnknown(l):
+		l, err = castTo(l, rt)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	lt, rt = l.Type(), r.Type()
+	fail := func() (Expr, bool, error) {
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+	}
+	switch op {
+	case OpConcat:
+		var elem types.T
+		switch {
+		case lt.IsArray() && rt.IsArray():
+			if elem, err = commonType([]types.T{lt.Elem(), rt.Elem()}, "ARRAY", loc); err != nil {
+				return fail()
+			}
+			if l, err = castTo(l, types.ArrayOf(elem)); err != nil {
+				return nil, true, err
+			}
+			r, err = castTo(r, types.ArrayOf(elem))
+		case lt.IsArray():
+			elem = lt.Elem()
+			r, err = castTo(r, elem)
+		default:
+			elem = rt.Elem()
+			l, err = castTo(l, elem)
+		}
+		if err != nil {
+			return nil, true, err
+		}
+		if (l.Type().IsArray() || l.Type() == elem) && (r.Type().IsArray() || r.Type() == elem) {
+			return &Binary{Op: op, L: l, R: r, T: types.ArrayOf(elem)}, true, nil
+		}
+		return fail()
+	case "@>", "<@", "&&":
+		if !lt.IsArray() || !rt.IsArray() {
+			return fail()
+		}
+		if _, err := commonType([]types.T{lt.Elem(), rt.Elem()}, "ARRAY", loc); err != nil {
+			return fail()
+		}
+		return &Binary{Op: op, L: l, R: r, T: types.Bool}, true, nil
+	}
+	return nil, false, nil
 }
