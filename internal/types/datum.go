@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/hex"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -296,21 +297,85 @@ func FormatFloat4(f float32) string {
 	case math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) || f == 0:
 		return FormatFloat(float64(f))
 	}
-	e := strconv.FormatFloat(float64(f), 'e', -1, 32)
-	mant, expStr, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expStr)
-	if exp < -4 || exp >= 6 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		es := strconv.Itoa(exp)
-		if len(es) < 2 {
-			es = "0" + es
-		}
-		return mant + "e" + sign + es
+	return formatShortest(shortestFloat(float64(f), 32), 6)
+}
+
+// shortestFloat returns the shortest 'e' form of f (of the given bit
+// size) that reads back as f, excluding decimals that lie exactly halfway
+// to a neighbouring float: PostgreSQL's Ryu output is built without
+// FLOAT_SHORTEST_ACCEPT_BOUNDS, so it never takes such a bound, where Go's
+// shortest formatting does.
+func shortestFloat(f float64, bits int) string {
+	e := strconv.FormatFloat(f, 'e', -1, bits)
+	if !onBound(f, bits, e) {
+		return e
 	}
-	return strconv.FormatFloat(float64(f), 'f', -1, 32)
+	prec := 0
+	if dot := strings.IndexByte(e, '.'); dot >= 0 {
+		prec = strings.IndexByte(e, 'e') - dot - 1
+	}
+	for prec++; prec < 18; prec++ {
+		s := strconv.FormatFloat(f, 'e', prec, bits)
+		if v, err := strconv.ParseFloat(s, bits); err == nil && v == f && !onBound(f, bits, s) {
+			return s
+		}
+	}
+	return e
+}
+
+// onBound reports whether the decimal s is exactly halfway between f and
+// one of its neighbours.
+func onBound(f float64, bits int, s string) bool {
+	if !maybeDyadic(f, bits, s) {
+		return false
+	}
+	v, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return false
+	}
+	for _, dir := range []float64{math.Inf(1), math.Inf(-1)} {
+		var next float64
+		if bits == 32 {
+			next = float64(math.Nextafter32(float32(f), float32(dir)))
+		} else {
+			next = math.Nextafter(f, dir)
+		}
+		if math.IsInf(next, 0) {
+			continue
+		}
+		mid := new(big.Rat).Add(new(big.Rat).SetFloat64(f), new(big.Rat).SetFloat64(next))
+		mid.Quo(mid, big.NewRat(2, 1))
+		if v.Cmp(mid) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeDyadic is a cheap filter for onBound: a midpoint between floats is
+// a dyadic rational, so a decimal D×10^-k (k > 0) can only be one if 5^k
+// divides D, and an integer only if the floats there are at least 2 apart.
+func maybeDyadic(f float64, bits int, s string) bool {
+	mant, expStr, _ := strings.Cut(strings.TrimPrefix(s, "-"), "e")
+	exp, _ := strconv.Atoi(expStr)
+	frac := 0
+	if dot := strings.IndexByte(mant, '.'); dot >= 0 {
+		frac = len(mant) - dot - 1
+		mant = mant[:dot] + mant[dot+1:]
+	}
+	k := frac - exp // the value is mant × 10^-k
+	if k <= 0 {
+		return math.Abs(f) >= math.Ldexp(1, map[int]int{32: 24, 64: 53}[bits])
+	}
+	d, err := strconv.ParseUint(mant, 10, 64)
+	if err != nil || k > 27 {
+		return true
+	}
+	p := uint64(1)
+	for i := 0; i < k; i++ {
+		p *= 5
+	}
+	return d%p == 0
 }
 
 // FormatFloat formats f as PostgreSQL 15 does with extra_float_digits = 1:
@@ -329,10 +394,15 @@ func FormatFloat(f float64) string {
 		}
 		return "0"
 	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
+	return formatShortest(shortestFloat(f, 64), 15)
+}
+
+// formatShortest writes the 'e' form e as PostgreSQL does: in exponent
+// form when the exponent is below -4 or at least hiExp, else positional.
+func formatShortest(e string, hiExp int) string {
 	mant, expStr, _ := strings.Cut(e, "e")
 	exp, _ := strconv.Atoi(expStr)
-	if exp < -4 || exp >= 15 {
+	if exp < -4 || exp >= hiExp {
 		sign := "+"
 		if exp < 0 {
 			sign, exp = "-", -exp
@@ -343,7 +413,21 @@ func FormatFloat(f float64) string {
 		}
 		return mant + "e" + sign + es
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	neg := strings.HasPrefix(mant, "-")
+	digits := strings.Replace(strings.TrimPrefix(mant, "-"), ".", "", 1)
+	var out string
+	switch {
+	case exp < 0:
+		out = "0." + strings.Repeat("0", -exp-1) + digits
+	case exp+1 >= len(digits):
+		out = digits + strings.Repeat("0", exp+1-len(digits))
+	default:
+		out = digits[:exp+1] + "." + digits[exp+1:]
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 func invalidInput(t T, s string) error {

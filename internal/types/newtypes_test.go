@@ -140,3 +140,15 @@ func TestSpanArithmetic(t *testing.T) {
 		t.Errorf("timestamp difference = %s", got)
 	}
 }
+
+func TestFormatFloat4Ties(t *testing.T) {
+	// -36805130 lies halfway between two float32s; PostgreSQL prints more digits.
+	for _, tc := range []struct {
+		f    float32
+		want string
+	}{{-36805128, "-3.6805128e+07"}, {1.5, "1.5"}, {0.1, "0.1"}, {16777216, "1.6777216e+07"}, {123456, "123456"}} {
+		if got := FormatFloat4(tc.f); got != tc.want {
+			t.Errorf("FormatFloat4(%v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
