@@ -170,6 +170,9 @@ func evalTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, bool, error
 		return d, true, err
 	}
 	switch f.Name {
+	case "cast_truncating":
+		d, err := types.CastTruncating(args[0], f.T)
+		return d, true, err
 	case "now":
 		return types.NewTimestampTZ(time.Now().UnixMicro()), true, nil
 	case "current_date_ts":

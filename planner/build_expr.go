@@ -34,7 +34,7 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return castTo(e, t)
+		return explicitCast(e, t)
 	case n.GetBoolExpr() != nil:
 		be := n.GetBoolExpr()
 		args := make([]Expr, len(be.Args))

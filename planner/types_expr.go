@@ -549,3 +549,22 @@ func arrayOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 	}
 	return nil, false, nil
 }
+
+// explicitCast is CAST(e AS t) / e::t: unlike an assignment, an explicit
+// cast to varchar(n) or character(n) cuts a longer string to n characters.
+func explicitCast(e Expr, t types.T) (Expr, error) {
+	if t.Family != types.StringFamily || t.Len == 0 {
+		return castTo(e, t)
+	}
+	if c, ok := e.(*Const); ok {
+		d, err := types.CastTruncating(c.Val, t)
+		if err != nil {
+			return nil, err
+		}
+		return &Const{Val: d, T: t}, nil
+	}
+	if e.Type() == t {
+		return e, nil
+	}
+	return &Func{Name: "cast_truncating", Args: []Expr{e}, T: t}, nil
+}

@@ -589,6 +589,30 @@ func CastString(s string, t T) (Datum, error) {
 	return NewString(s), nil
 }
 
+// CastTruncating is an explicit cast: to varchar(n) or character(n) it
+// cuts the string to n characters instead of failing.
+func CastTruncating(d Datum, t T) (Datum, error) {
+	if t.Family == StringFamily && t.Len > 0 && !d.IsNull() {
+		s := d.s
+		if d.fam == StringFamily {
+			if d.sub == subBpchar && !t.Bpchar {
+				s = d.TrimmedStr()
+			}
+		} else {
+			c, err := Cast(d, Text)
+			if err != nil {
+				return Null, err
+			}
+			s = c.s
+		}
+		if r := []rune(s); len(r) > t.Len {
+			s = string(r[:t.Len])
+		}
+		return CastString(s, t)
+	}
+	return Cast(d, t)
+}
+
 // castFloat4 rounds v to a real, failing as float8 -> float4 does.
 func castFloat4(v float64) (Datum, error) {
 	f := float32(v)
