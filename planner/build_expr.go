@@ -34,6 +34,9 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t.Family == types.IntervalFamily {
+			return intervalCast(e, tc.TypeName)
+		}
 		return explicitCast(e, t)
 	case n.GetBoolExpr() != nil:
 		be := n.GetBoolExpr()

@@ -568,3 +568,27 @@ func explicitCast(e Expr, t types.T) (Expr, error) {
 	}
 	return &Func{Name: "cast_truncating", Args: []Expr{e}, T: t}, nil
 }
+
+// intervalCast is a cast to interval with optional fields, as in
+// INTERVAL '1' DAY or INTERVAL '1 day 2:03:04' DAY TO HOUR: a bare number
+// counts the lowest field, and the fields below it are dropped.
+func intervalCast(e Expr, tn *pg.TypeName) (Expr, error) {
+	mask := int64(0x7FFF)
+	if len(tn.Typmods) > 0 {
+		if c := tn.Typmods[0].GetAConst(); c != nil && c.GetIval() != nil {
+			mask = int64(c.GetIval().Ival)
+		}
+	}
+	if mask == 0x7FFF {
+		return castTo(e, types.Interval)
+	}
+	c, ok := e.(*Const)
+	if !ok || c.Val.Family() != types.StringFamily {
+		return castTo(e, types.Interval)
+	}
+	v, err := types.ParseIntervalFields(c.Val.Str(), mask)
+	if err != nil {
+		return nil, err
+	}
+	return &Const{Val: types.NewInterval(v), T: types.Interval}, nil
+}

@@ -441,3 +441,56 @@ func JustifyHours(a Span) Span {
 	}
 	return a
 }
+
+// Interval field bits of an interval type modifier (INTERVAL_MASK).
+const (
+	fieldMonth  = 1 << 1
+	fieldYear   = 1 << 2
+	fieldDay    = 1 << 3
+	fieldHour   = 1 << 10
+	fieldMinute = 1 << 11
+	fieldSecond = 1 << 12
+)
+
+// ParseIntervalFields reads an interval restricted to the fields of mask
+// (INTERVAL '1' DAY, INTERVAL '1-2' is not supported): a bare number counts
+// the lowest field, and fields below the lowest are dropped.
+func ParseIntervalFields(s string, mask int64) (Span, error) {
+	low := ""
+	switch {
+	case mask&fieldSecond != 0:
+		low = "second"
+	case mask&fieldMinute != 0:
+		low = "minute"
+	case mask&fieldHour != 0:
+		low = "hour"
+	case mask&fieldDay != 0:
+		low = "day"
+	case mask&fieldMonth != 0:
+		low = "month"
+	case mask&fieldYear != 0:
+		low = "year"
+	}
+	t := strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(t, 64); err == nil && low != "" {
+		t += " " + low
+	}
+	v, err := ParseInterval(t)
+	if err != nil {
+		return Span{}, badInterval(s)
+	}
+	switch low {
+	case "year":
+		v.Months -= v.Months % 12
+		v.Days, v.Micros = 0, 0
+	case "month":
+		v.Days, v.Micros = 0, 0
+	case "day":
+		v.Micros = 0
+	case "hour":
+		v.Micros -= v.Micros % MicrosPerHour
+	case "minute":
+		v.Micros -= v.Micros % MicrosPerMinute
+	}
+	return v, nil
+}
