@@ -211,7 +211,7 @@ func evalTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, bool, error
 		return types.Null, true, nil
 	case "date_trunc", "extract", "date_part", "age", "justify_hours", "justify_days", "justify_interval",
 		"jsonb_typeof", "jsonb_array_length", "jsonb_pretty", "to_jsonb", "array_length", "array_lower", "array_upper",
-		"cardinality", "array_subscript", "bytea_length":
+		"cardinality", "array_subscript", "bytea_length", "timezone", "to_timestamp", "make_date", "make_timestamp", "make_timestamptz":
 	default:
 		return types.Null, false, nil
 	}
@@ -283,6 +283,38 @@ func strictTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, error) {
 			return types.NewInt(1), nil
 		}
 		return types.NewInt(int64(n)), nil
+	case "timezone":
+		loc, err := types.LoadZone(a.Str())
+		if err != nil {
+			return types.Null, err
+		}
+		if args[1].Family() == types.TimestampTZFamily {
+			return types.NewTimestamp(types.InstantToWall(args[1].Int(), loc)), nil
+		}
+		return types.NewTimestampTZ(types.WallToInstant(args[1].Int(), loc)), nil
+	case "to_timestamp":
+		f := a.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 9e12 {
+			return types.Null, pgerr.New(pgerr.DatetimeFieldOverflow, "timestamp out of range: %q", a.Text())
+		}
+		return types.NewTimestampTZ(int64(math.RoundToEven(f * 1e6))), nil
+	case "make_date", "make_timestamp", "make_timestamptz":
+		var h, mi int64
+		var sec float64
+		if len(args) == 6 {
+			h, mi, sec = args[3].Int(), args[4].Int(), args[5].AsFloat()
+		}
+		us, err := types.MakeTimestamp(a.Int(), args[1].Int(), args[2].Int(), h, mi, sec, f.Name == "make_date")
+		if err != nil {
+			return types.Null, err
+		}
+		switch f.Name {
+		case "make_date":
+			return types.NewDate(us / types.MicrosPerDay), nil
+		case "make_timestamptz":
+			return types.NewTimestampTZ(us), nil
+		}
+		return types.NewTimestamp(us), nil
 	case "bytea_length":
 		return types.NewInt(int64(len(a.Str()))), nil
 	case "cardinality":

@@ -365,6 +365,44 @@ func typeFunc(name string, args []Expr, loc int32) (Expr, bool, error) {
 			return wrong()
 		}
 		return &Func{Name: name, Args: args, T: types.Interval}, true, nil
+	case "timezone":
+		if len(args) != 2 || !cast(0, types.Text) || args[0].Type().Family != types.StringFamily {
+			return wrong()
+		}
+		if isUnknown(args[1]) {
+			cast(1, types.TimestampTZ)
+		}
+		switch args[1].Type().Family {
+		case types.TimestampFamily:
+			return &Func{Name: name, Args: args, T: types.TimestampTZ}, true, nil
+		case types.DateFamily: // date converts to timestamptz here, as in PostgreSQL
+			cast(1, types.TimestampTZ)
+			return &Func{Name: name, Args: args, T: types.Timestamp}, true, nil
+		case types.TimestampTZFamily:
+			return &Func{Name: name, Args: args, T: types.Timestamp}, true, nil
+		}
+		return wrong()
+	case "to_timestamp":
+		if len(args) != 1 || !cast(0, types.Float8) || !isNumeric(args[0].Type()) {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.TimestampTZ}, true, nil
+	case "make_date", "make_timestamp", "make_timestamptz":
+		n := map[string]int{"make_date": 3, "make_timestamp": 6, "make_timestamptz": 6}[name]
+		if len(args) != n {
+			return wrong()
+		}
+		for i := range args {
+			t := types.Int4
+			if i == 5 {
+				t = types.Float8
+			}
+			if !cast(i, t) || !isNumeric(args[i].Type()) {
+				return wrong()
+			}
+		}
+		t := map[string]types.T{"make_date": types.Date, "make_timestamp": types.Timestamp, "make_timestamptz": types.TimestampTZ}[name]
+		return &Func{Name: name, Args: args, T: t}, true, nil
 	case "justify_hours", "justify_days", "justify_interval":
 		if len(args) != 1 || !cast(0, types.Interval) || args[0].Type().Family != types.IntervalFamily {
 			return wrong()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // AT TIME ZONE must not depend on the host's zone files
 
 	"github.com/cockroachdb/apd/v3"
 	"github.com/shardsql/shardsql/internal/pgerr"
@@ -334,4 +335,55 @@ func ExtractSpan(unit string, v Span) (Datum, error) {
 		return NewDecimal(&r), nil
 	}
 	return Null, badUnit(unit, Interval)
+}
+
+// LoadZone finds a time zone by name for AT TIME ZONE: UTC and the IANA
+// names (America/New_York).
+func LoadZone(name string) (*time.Location, error) {
+	switch strings.ToUpper(strings.TrimSpace(name)) {
+	case "UTC", "GMT", "Z", "ZULU", "UCT":
+		return time.UTC, nil
+	}
+	if name != "" && !strings.ContainsAny(name, "+-0123456789") || strings.Contains(name, "/") {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc, nil
+		}
+	}
+	return nil, pgerr.New(pgerr.InvalidParameterValue, "time zone %q not recognized", name)
+}
+
+// WallToInstant reads a timestamp's wall-clock time in loc and returns
+// the instant (timestamp AT TIME ZONE zone).
+func WallToInstant(us int64, loc *time.Location) int64 {
+	t := time.UnixMicro(us).UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), loc).UnixMicro()
+}
+
+// InstantToWall returns the wall-clock time in loc of an instant
+// (timestamptz AT TIME ZONE zone).
+func InstantToWall(us int64, loc *time.Location) int64 {
+	t := time.UnixMicro(us).In(loc)
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC).UnixMicro()
+}
+
+// MakeTimestamp is make_date / make_timestamp: fields out of range fail.
+func MakeTimestamp(y, mo, d, h, mi int64, sec float64, isDate bool) (int64, error) {
+	if mo < 1 || mo > 12 || d < 1 || y == 0 || d > int64(daysIn(int(y), time.Month(mo))) {
+		if isDate {
+			return 0, pgerr.New(pgerr.DatetimeFieldOverflow, "date field value out of range: %d-%02d-%02d", y, mo, d)
+		}
+		return 0, pgerr.New(pgerr.DatetimeFieldOverflow, "date field value out of range: %d-%02d-%02d", y, mo, d)
+	}
+	if h < 0 || h > 24 || mi < 0 || mi > 59 || sec < 0 || sec > 60 {
+		return 0, pgerr.New(pgerr.DatetimeFieldOverflow, "time field value out of range: %d:%02d:%02g", h, mi, sec)
+	}
+	if y < 0 {
+		y++ // year -1 is 1 BC, which is year 0 of the proleptic calendar
+	}
+	base := time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), 0, 0, time.UTC).UnixMicro()
+	return base + int64(math.RoundToEven(sec*1e6)), nil
 }
