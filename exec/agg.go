@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -16,8 +17,9 @@ type aggState struct {
 	sumInt   int64
 	sumDec   apd.Decimal
 	sumFloat float64
-	sumSpan  types.Span  // sum / avg of intervals
-	best     types.Datum // min / max
+	sumSpan  types.Span    // sum / avg of intervals
+	elems    []types.Datum // array_agg
+	best     types.Datum   // min / max
 	boolAcc  bool
 	strs     strings.Builder
 	seen     map[string]bool // DISTINCT
@@ -38,7 +40,7 @@ func (st *aggState) add(v, sep types.Datum) error {
 		st.count++
 		return nil
 	}
-	if v.IsNull() {
+	if v.IsNull() && c.Name != "array_agg" { // array_agg keeps NULLs
 		return nil
 	}
 	if st.seen != nil {
@@ -86,6 +88,8 @@ func (st *aggState) add(v, sep types.Datum) error {
 		st.boolAcc = st.boolAcc && v.Bool()
 	case "bool_or":
 		st.boolAcc = st.boolAcc || v.Bool()
+	case "array_agg":
+		st.elems = append(st.elems, v)
 	case "string_agg":
 		if !first && !sep.IsNull() {
 			st.strs.WriteString(sep.Str())
@@ -143,6 +147,17 @@ func (st *aggState) result() (types.Datum, error) {
 		return types.NewBool(st.boolAcc), nil
 	case "string_agg":
 		return types.NewString(st.strs.String()), nil
+	case "array_agg":
+		if c.Distinct { // PostgreSQL sorts a DISTINCT aggregate's input
+			sort.SliceStable(st.elems, func(i, j int) bool {
+				a, b := st.elems[i], st.elems[j]
+				if a.IsNull() || b.IsNull() {
+					return !a.IsNull()
+				}
+				return types.Compare(a, b) < 0
+			})
+		}
+		return types.NewArray(st.elems), nil
 	}
 	return types.Null, pgerr.New(pgerr.Internal, "unknown aggregate %s", c.Name)
 }

@@ -26,6 +26,9 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		return s.resolve(n.GetColumnRef())
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
+		if ae := tc.Arg.GetAArrayExpr(); ae != nil && len(ae.Elements) == 0 {
+			return emptyArray(tc.TypeName)
+		}
 		e, err := s.buildExpr(tc.Arg)
 		if err != nil {
 			return nil, err

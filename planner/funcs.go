@@ -10,7 +10,7 @@ import (
 
 var aggFuncs = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true,
-	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
+	"bool_and": true, "bool_or": true, "every": true, "string_agg": true, "array_agg": true,
 }
 
 func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
@@ -125,6 +125,11 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 		a.T = types.Bool
 	case "string_agg":
 		a.T = types.Text
+	case "array_agg":
+		if argT.IsArray() {
+			return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "array_agg of arrays is not supported")
+		}
+		a.T = types.ArrayOf(argT)
 	}
 	*s.q.aggs = append(*s.q.aggs, a)
 	return a, nil

@@ -630,3 +630,15 @@ func intervalCast(e Expr, tn *pg.TypeName) (Expr, error) {
 	}
 	return &Const{Val: types.NewInterval(v), T: types.Interval}, nil
 }
+
+// emptyArray is ARRAY[]::t[], whose type only the cast gives.
+func emptyArray(tn *pg.TypeName) (Expr, error) {
+	t, err := typeFromName(tn)
+	if err != nil {
+		return nil, err
+	}
+	if !t.IsArray() {
+		return nil, errAt("42846", tn.Location, "cannot cast type %s[] to %s", "unknown", t)
+	}
+	return &Const{Val: types.NewArray(nil), T: t}, nil
+}
