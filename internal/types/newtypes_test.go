@@ -1,7 +1,9 @@
 package types
 
 import (
+	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/shardsql/shardsql/internal/pgerr"
 )
@@ -149,6 +151,52 @@ func TestFormatFloat4Ties(t *testing.T) {
 	}{{-36805128, "-3.6805128e+07"}, {1.5, "1.5"}, {0.1, "0.1"}, {16777216, "1.6777216e+07"}, {123456, "123456"}} {
 		if got := FormatFloat4(tc.f); got != tc.want {
 			t.Errorf("FormatFloat4(%v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestIntervalTextRoundTrip(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
+	for i := 0; i < 5000; i++ {
+		v := Span{Months: int32(r.Intn(601) - 300), Days: int32(r.Intn(201) - 100), Micros: r.Int63n(1<<42) - 1<<41}
+		switch r.Intn(4) {
+		case 0:
+			v.Months = 0
+		case 1:
+			v.Days = 0
+		case 2:
+			v.Micros = 0
+		}
+		s := FormatInterval(v)
+		got, err := ParseInterval(s)
+		if err != nil || got != v {
+			t.Fatalf("seed %d: %+v formats as %q, which reads back as %+v, %v", seed, v, s, got, err)
+		}
+	}
+}
+
+func TestIntervalCompareMatchesOrderKey(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
+	rnd := func() Span {
+		return Span{Months: int32(r.Intn(5) - 2), Days: int32(r.Intn(91) - 45), Micros: int64(r.Intn(5)-2) * MicrosPerDay / 2}
+	}
+	for i := 0; i < 5000; i++ {
+		a, b := rnd(), rnd()
+		// Model: total microseconds with 30-day months, in int64 (small values).
+		ta := (int64(a.Months)*30+int64(a.Days))*MicrosPerDay + a.Micros
+		tb := (int64(b.Months)*30+int64(b.Days))*MicrosPerDay + b.Micros
+		want := 0
+		if ta < tb {
+			want = -1
+		} else if ta > tb {
+			want = 1
+		}
+		if got := Compare(NewInterval(a), NewInterval(b)); got != want {
+			t.Fatalf("seed %d: Compare(%v, %v) = %d, want %d", seed, FormatInterval(a), FormatInterval(b), got, want)
 		}
 	}
 }
