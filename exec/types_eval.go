@@ -92,11 +92,14 @@ func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool,
 			if neg {
 				b = types.NegSpan(b)
 			}
-			return addSpan(l.Int()*types.MicrosPerDay, b, t)
+			return addSpan(types.DateToMicros(l.Int()), b, t)
 		case lf == types.DateFamily && rf == types.IntFamily:
 			n := r.Int()
 			if neg {
 				n = -n
+			}
+			if types.IsInfinite(l.Int()) {
+				return l, true, nil
 			}
 			d := l.Int() + n
 			if d < -2451545 || d > 2147483647-2451545 {
@@ -104,9 +107,13 @@ func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool,
 			}
 			return types.NewDate(d), true, nil
 		case lf == types.DateFamily && rf == types.DateFamily && neg:
+			if types.IsInfinite(l.Int()) || types.IsInfinite(r.Int()) {
+				return types.Null, true, pgerr.New(pgerr.DatetimeFieldOverflow, "cannot subtract infinite dates")
+			}
 			return types.NewInt(l.Int() - r.Int()), true, nil
 		case isTime(lf) && isTime(rf) && neg:
-			return types.NewInterval(types.SubTimestamps(l.Int(), r.Int())), true, nil
+			v, err := types.SubTimestamps(l.Int(), r.Int())
+			return types.NewInterval(v), true, err
 		}
 	case planner.OpMul, planner.OpDiv:
 		if lf == iv {
@@ -243,18 +250,27 @@ func strictTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, error) {
 		case types.IntervalFamily:
 			d, err = types.ExtractSpan(a.Str(), x.Interval())
 		case types.DateFamily:
-			d, err = types.ExtractTimestamp(a.Str(), x.Int()*types.MicrosPerDay, types.Date)
+			d, err = types.ExtractTimestamp(a.Str(), types.DateToMicros(x.Int()), types.Date)
 		case types.TimestampTZFamily:
 			d, err = types.ExtractTimestamp(a.Str(), x.Int(), types.TimestampTZ)
 		default:
 			d, err = types.ExtractTimestamp(a.Str(), x.Int(), types.Timestamp)
 		}
-		if err != nil || f.Name == "extract" {
+		if err != nil || f.Name == "extract" || d.IsNull() {
 			return d, err
 		}
 		v, _ := d.Decimal().Float64()
+		if d.Decimal().Form == apd.Infinite {
+			v = math.Inf(1)
+			if d.Decimal().Negative {
+				v = math.Inf(-1)
+			}
+		}
 		return types.NewFloat(v), nil
 	case "age":
+		if types.IsInfinite(a.Int()) || types.IsInfinite(args[1].Int()) {
+			return types.Null, pgerr.New(pgerr.DatetimeFieldOverflow, "cannot subtract infinite timestamps")
+		}
 		return types.NewInterval(age(a.Int(), args[1].Int())), nil
 	case "justify_hours":
 		return types.NewInterval(types.JustifyHours(a.Interval())), nil
@@ -287,6 +303,12 @@ func strictTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, error) {
 		loc, err := types.LoadZone(a.Str())
 		if err != nil {
 			return types.Null, err
+		}
+		if types.IsInfinite(args[1].Int()) {
+			if args[1].Family() == types.TimestampTZFamily {
+				return types.NewTimestamp(args[1].Int()), nil
+			}
+			return types.NewTimestampTZ(args[1].Int()), nil
 		}
 		if args[1].Family() == types.TimestampTZFamily {
 			return types.NewTimestamp(types.InstantToWall(args[1].Int(), loc)), nil

@@ -21,6 +21,24 @@ var timestampRE = regexp.MustCompile(`^(\d{4,})-(\d{1,2})-(\d{1,2})(?:(?:[ t]+|t
 // µs since the epoch; a zone is applied only when withZone is true (a
 // timestamp without time zone ignores it, as PostgreSQL does).
 func parseTimestamp(s string, withZone bool) (int64, bool, error) {
+	now := func() int64 { return time.Now().UnixMicro() }
+	today := func(days int64) int64 { return (floorDiv(now(), MicrosPerDay) + days) * MicrosPerDay }
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "epoch":
+		return 0, false, nil
+	case "infinity", "+infinity":
+		return PosInfinity, false, nil
+	case "-infinity":
+		return NegInfinity, false, nil
+	case "now":
+		return now(), true, nil
+	case "today":
+		return today(0), false, nil
+	case "tomorrow":
+		return today(1), false, nil
+	case "yesterday":
+		return today(-1), false, nil
+	}
 	m := timestampRE.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
 		return 0, false, errSyntax
@@ -68,6 +86,32 @@ func badDatetime(t T, s string) error {
 	return pgerr.New(InvalidDatetimeFormat, "invalid input syntax for type %s: %q", t, s)
 }
 
+// The infinite timestamps and dates ('infinity', '-infinity'): the
+// extremes of int64, which sort and key-encode at the ends.
+const (
+	PosInfinity = math.MaxInt64
+	NegInfinity = math.MinInt64
+)
+
+// IsInfinite reports whether a timestamp (µs) or date (days) is infinite.
+func IsInfinite(v int64) bool { return v == PosInfinity || v == NegInfinity }
+
+// DateToMicros converts a date (days) to a timestamp (µs), keeping infinities.
+func DateToMicros(days int64) int64 {
+	if IsInfinite(days) {
+		return days
+	}
+	return days * MicrosPerDay
+}
+
+// MicrosToDate converts a timestamp (µs) to a date (days), keeping infinities.
+func MicrosToDate(us int64) int64 {
+	if IsInfinite(us) {
+		return us
+	}
+	return floorDiv(us, MicrosPerDay)
+}
+
 // AddMonths adds months to a timestamp (µs), clamping the day to the end
 // of the resulting month as PostgreSQL does ('2024-01-31' + 1 mon = '2024-02-29').
 func AddMonths(us int64, months int32) int64 {
@@ -87,6 +131,9 @@ func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
 
 // AddSpanToTimestamp returns us + v (months first, then days, then time).
 func AddSpanToTimestamp(us int64, v Span) (int64, error) {
+	if IsInfinite(us) {
+		return us, nil
+	}
 	r := AddMonths(us, v.Months) + int64(v.Days)*MicrosPerDay + v.Micros
 	if r < minTimestamp || r > maxTimestamp {
 		return 0, pgerr.New(pgerr.DatetimeFieldOverflow, "timestamp out of range")
@@ -103,8 +150,11 @@ const (
 )
 
 // SubTimestamps returns a - b as an interval of days and time (timestamp_mi).
-func SubTimestamps(a, b int64) Span {
-	return JustifyHours(Span{Micros: a - b})
+func SubTimestamps(a, b int64) (Span, error) {
+	if IsInfinite(a) || IsInfinite(b) {
+		return Span{}, pgerr.New(pgerr.DatetimeFieldOverflow, "cannot subtract infinite timestamps")
+	}
+	return JustifyHours(Span{Micros: a - b}), nil
 }
 
 // canonicalUnit maps the unit names date_trunc and extract accept.
@@ -151,6 +201,9 @@ func badUnit(unit string, t T) error {
 
 // TruncTimestamp is date_trunc on a timestamp (µs since the epoch, UTC).
 func TruncTimestamp(unit string, us int64, t T) (int64, error) {
+	if IsInfinite(us) {
+		return us, nil
+	}
 	tm := time.UnixMicro(us).UTC()
 	y, mo, d := tm.Date()
 	h, mi, s := tm.Clock()
@@ -238,6 +291,13 @@ func scaled(v int64, scale int32) Datum {
 // date (isDate): PostgreSQL 15 returns numeric.
 func ExtractTimestamp(unit string, us int64, t T) (Datum, error) {
 	isDate := t.Family == DateFamily
+	if IsInfinite(us) {
+		switch canonicalUnit(unit) {
+		case "epoch", "year", "decade", "century", "millennium", "isoyear", "julian":
+			return NewDecimal(&apd.Decimal{Form: apd.Infinite, Negative: us < 0}), nil
+		}
+		return Null, nil
+	}
 	tm := time.UnixMicro(us).UTC()
 	y, mo, d := tm.Date()
 	h, mi, s := tm.Clock()

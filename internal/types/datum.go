@@ -261,12 +261,18 @@ func (d Datum) Text() string {
 		return d.d.Text('f')
 	case StringFamily:
 		return d.s
-	case TimestampFamily:
+	case TimestampFamily, DateFamily, TimestampTZFamily:
+		switch {
+		case d.i == PosInfinity:
+			return "infinity"
+		case d.i == NegInfinity:
+			return "-infinity"
+		case d.fam == DateFamily:
+			return time.Unix(d.i*86400, 0).UTC().Format("2006-01-02")
+		case d.fam == TimestampTZFamily:
+			return time.UnixMicro(d.i).UTC().Format(timestampLayout) + "+00"
+		}
 		return time.UnixMicro(d.i).UTC().Format(timestampLayout)
-	case DateFamily:
-		return time.Unix(d.i*86400, 0).UTC().Format("2006-01-02")
-	case TimestampTZFamily:
-		return time.UnixMicro(d.i).UTC().Format(timestampLayout) + "+00"
 	case IntervalFamily:
 		return FormatInterval(d.Interval())
 	case BytesFamily:
@@ -521,7 +527,7 @@ func ParseDatum(t T, s string) (Datum, error) {
 			}
 			return Null, err
 		}
-		return NewDate(floorDiv(us, MicrosPerDay)), nil
+		return NewDate(MicrosToDate(us)), nil
 	case IntervalFamily:
 		v, err := ParseInterval(s)
 		if err != nil {
@@ -790,14 +796,14 @@ func Cast(d Datum, t T) (Datum, error) {
 		case TimestampFamily, TimestampTZFamily:
 			return Datum{fam: t.Family, i: d.i}, nil
 		case DateFamily:
-			return Datum{fam: t.Family, i: d.i * MicrosPerDay}, nil
+			return Datum{fam: t.Family, i: DateToMicros(d.i)}, nil
 		}
 	case DateFamily:
 		switch d.fam {
 		case DateFamily:
 			return d, nil
 		case TimestampFamily, TimestampTZFamily:
-			return NewDate(floorDiv(d.i, MicrosPerDay)), nil
+			return NewDate(MicrosToDate(d.i)), nil
 		}
 	case IntervalFamily, BytesFamily, UUIDFamily, JSONFamily:
 		if d.fam == t.Family {

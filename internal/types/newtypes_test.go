@@ -138,8 +138,15 @@ func TestSpanArithmetic(t *testing.T) {
 	}
 	a, _ := ParseDatum(Timestamp, "2024-01-02 01:00:00")
 	b, _ := ParseDatum(Timestamp, "2024-01-01 00:00:00")
-	if got := FormatInterval(SubTimestamps(a.Int(), b.Int())); got != "1 day 01:00:00" {
-		t.Errorf("timestamp difference = %s", got)
+	if d, err := SubTimestamps(a.Int(), b.Int()); err != nil || FormatInterval(d) != "1 day 01:00:00" {
+		t.Errorf("timestamp difference = %s, %v", FormatInterval(d), err)
+	}
+	inf, _ := ParseDatum(Timestamp, "infinity")
+	if _, err := SubTimestamps(inf.Int(), b.Int()); err == nil {
+		t.Errorf("subtracting an infinite timestamp should fail")
+	}
+	if inf.Text() != "infinity" || Compare(inf, b) <= 0 {
+		t.Errorf("infinity = %s", inf.Text())
 	}
 }
 
