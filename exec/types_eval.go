@@ -3,6 +3,7 @@ package exec
 import (
 	"crypto/rand"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +32,12 @@ func timeDatum(t types.T, us int64) types.Datum {
 func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool, error) {
 	lf, rf := l.Family(), r.Family()
 	iv := types.IntervalFamily
-	if lf == types.ArrayFamily || rf == types.ArrayFamily {
+	if (lf == types.ArrayFamily || rf == types.ArrayFamily) && lf != types.JSONFamily {
 		return arrayArith(op, l, r)
+	}
+	if op == planner.OpSub && lf == types.JSONFamily {
+		d, err := jsonDelete(l.JSONValue(), r)
+		return d, true, err
 	}
 	if op == planner.OpConcat && lf == types.JSONFamily {
 		return types.NewJSONText(types.EncodeJSON(jsonConcat(l.JSONValue(), r.JSONValue()))), true, nil
@@ -41,6 +46,31 @@ func extArith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, bool,
 	case "->", "->>":
 		d, err := jsonGet(l, r, op == "->>")
 		return d, true, err
+	case "#>", "#>>":
+		var path []string
+		for _, e := range r.Elems() {
+			if e.IsNull() {
+				return types.Null, true, nil
+			}
+			path = append(path, e.Str())
+		}
+		return jsonPath(l.JSONValue(), path, op == "#>>"), true, nil
+	case "?|", "?&":
+		keys := jsonKeys(l.JSONValue())
+		anyOf := op == "?|"
+		for _, e := range r.Elems() {
+			if e.IsNull() {
+				continue
+			}
+			_, has := keys[e.Str()]
+			if has && anyOf {
+				return types.NewBool(true), true, nil
+			}
+			if !has && !anyOf {
+				return types.NewBool(false), true, nil
+			}
+		}
+		return types.NewBool(!anyOf), true, nil
 	case "@>", "<@":
 		a, b := l.JSONValue(), r.JSONValue()
 		if op == "<@" {
@@ -177,6 +207,8 @@ func evalTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, bool, error
 		return d, true, err
 	}
 	switch f.Name {
+	case "jsonb_build_object", "jsonb_build_array":
+		return jsonBuild(f.Name, args)
 	case "cast_truncating":
 		d, err := types.CastTruncating(args[0], f.T)
 		return d, true, err
@@ -218,7 +250,7 @@ func evalTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, bool, error
 		return types.Null, true, nil
 	case "date_trunc", "extract", "date_part", "age", "justify_hours", "justify_days", "justify_interval",
 		"jsonb_typeof", "jsonb_array_length", "jsonb_pretty", "to_jsonb", "array_length", "array_lower", "array_upper",
-		"cardinality", "array_subscript", "bytea_length", "timezone", "to_timestamp", "make_date", "make_timestamp", "make_timestamptz":
+		"cardinality", "array_subscript", "bytea_length", "jsonb_extract_path", "jsonb_extract_path_text", "jsonb_strip_nulls", "timezone", "to_timestamp", "make_date", "make_timestamp", "make_timestamptz":
 	default:
 		return types.Null, false, nil
 	}
@@ -337,6 +369,14 @@ func strictTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, error) {
 			return types.NewTimestampTZ(us), nil
 		}
 		return types.NewTimestamp(us), nil
+	case "jsonb_extract_path", "jsonb_extract_path_text":
+		var path []string
+		for _, p := range args[1:] {
+			path = append(path, p.Str())
+		}
+		return jsonPath(a.JSONValue(), path, f.Name == "jsonb_extract_path_text"), nil
+	case "jsonb_strip_nulls":
+		return types.NewJSONText(types.EncodeJSON(stripNulls(a.JSONValue()))), nil
 	case "bytea_length":
 		return types.NewInt(int64(len(a.Str()))), nil
 	case "cardinality":
@@ -580,4 +620,162 @@ func jsonConcat(a, b any) any {
 		return []any{v}
 	}
 	return append(append([]any{}, asArr(a)...), asArr(b)...)
+}
+
+// jsonPath follows a path of keys and array indexes (#>, #>>).
+func jsonPath(v any, path []string, asText bool) types.Datum {
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[p]; !ok {
+				return types.Null
+			}
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil {
+				return types.Null
+			}
+			if i < 0 {
+				i += len(x)
+			}
+			if i < 0 || i >= len(x) {
+				return types.Null
+			}
+			v = x[i]
+		default:
+			return types.Null
+		}
+	}
+	if asText {
+		switch s := v.(type) {
+		case nil:
+			return types.Null
+		case string:
+			return types.NewString(s)
+		}
+		return types.NewString(types.EncodeJSON(v))
+	}
+	return types.NewJSONText(types.EncodeJSON(v))
+}
+
+// jsonKeys is the set ?| and ?& test: an object's keys, or an array's
+// string elements.
+func jsonKeys(v any) map[string]bool {
+	out := map[string]bool{}
+	switch x := v.(type) {
+	case map[string]any:
+		for k := range x {
+			out[k] = true
+		}
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out[s] = true
+			}
+		}
+	case string:
+		out[x] = true
+	}
+	return out
+}
+
+// jsonDelete is jsonb - key, jsonb - index and jsonb - text[].
+func jsonDelete(v any, r types.Datum) (types.Datum, error) {
+	drop := map[string]bool{}
+	switch r.Family() {
+	case types.IntFamily:
+		arr, ok := v.([]any)
+		if !ok {
+			if _, isObj := v.(map[string]any); isObj {
+				return types.Null, pgerr.New(pgerr.InvalidParameterValue, "cannot delete from object using integer index")
+			}
+			return types.Null, pgerr.New(pgerr.InvalidParameterValue, "cannot delete from scalar")
+		}
+		i := int(r.Int())
+		if i < 0 {
+			i += len(arr)
+		}
+		if i >= 0 && i < len(arr) {
+			arr = append(append([]any{}, arr[:i]...), arr[i+1:]...)
+		}
+		return types.NewJSONText(types.EncodeJSON(arr)), nil
+	case types.ArrayFamily:
+		for _, e := range r.Elems() {
+			if !e.IsNull() {
+				drop[e.Str()] = true
+			}
+		}
+	default:
+		drop[r.Str()] = true
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if !drop[k] {
+				out[k] = e
+			}
+		}
+		return types.NewJSONText(types.EncodeJSON(out)), nil
+	case []any:
+		out := []any{}
+		for _, e := range x {
+			if s, ok := e.(string); !ok || !drop[s] {
+				out = append(out, e)
+			}
+		}
+		return types.NewJSONText(types.EncodeJSON(out)), nil
+	}
+	return types.Null, pgerr.New(pgerr.InvalidParameterValue, "cannot delete from scalar")
+}
+
+func stripNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if e != nil {
+				out[k] = stripNulls(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = stripNulls(e)
+		}
+		return out
+	}
+	return v
+}
+
+// jsonBuild is jsonb_build_object and jsonb_build_array.
+func jsonBuild(name string, args []types.Datum) (types.Datum, bool, error) {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		if a.IsNull() {
+			continue
+		}
+		j, err := toJSONB(a)
+		if err != nil {
+			return types.Null, true, err
+		}
+		vals[i] = j.JSONValue()
+	}
+	if name == "jsonb_build_array" {
+		return types.NewJSONText(types.EncodeJSON(vals)), true, nil
+	}
+	obj := map[string]any{}
+	for i := 0; i < len(args); i += 2 {
+		if args[i].IsNull() {
+			return types.Null, true, pgerr.New(pgerr.InvalidParameterValue, "argument %d: key must not be null", i+1)
+		}
+		k := args[i].Text()
+		if args[i].Family() == types.StringFamily {
+			k = args[i].TrimmedStr()
+		}
+		obj[k] = vals[i+1]
+	}
+	return types.NewJSONText(types.EncodeJSON(obj)), true, nil
 }

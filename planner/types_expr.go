@@ -52,6 +52,11 @@ func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 	}
 	castR := func(t types.T) (Expr, error) { return castTo(r, t) }
 	castL := func(t types.T) (Expr, error) { return castTo(l, t) }
+	if lt.Family == types.JSONFamily {
+		if e, ok, err := jsonPathOp(op, l, r, loc); ok {
+			return e, true, err
+		}
+	}
 	if e, ok, err := arrayOp(op, l, r, loc); ok {
 		return e, true, err
 	}
@@ -457,6 +462,35 @@ func typeFunc(name string, args []Expr, loc int32) (Expr, bool, error) {
 			return wrong()
 		}
 		return &Const{Val: types.NewString(typeofName(args[0].Type())), T: types.Text}, true, nil
+	case "jsonb_build_object", "jsonb_build_array":
+		if name == "jsonb_build_object" && len(args)%2 != 0 {
+			return nil, true, errAt(pgerr.InvalidParameterValue, loc, "argument list must have even number of elements")
+		}
+		for i := range args {
+			if isUnknown(args[i]) {
+				cast(i, types.Text)
+			}
+		}
+		return &Func{Name: name, Args: args, T: types.JSONB}, true, nil
+	case "jsonb_extract_path", "jsonb_extract_path_text":
+		if len(args) < 1 || !cast(0, types.JSONB) || args[0].Type().Family != types.JSONFamily {
+			return wrong()
+		}
+		for i := 1; i < len(args); i++ {
+			if !cast(i, types.Text) || args[i].Type().Family != types.StringFamily {
+				return wrong()
+			}
+		}
+		t := types.JSONB
+		if name == "jsonb_extract_path_text" {
+			t = types.Text
+		}
+		return &Func{Name: name, Args: args, T: t}, true, nil
+	case "jsonb_strip_nulls":
+		if len(args) != 1 || !cast(0, types.JSONB) || args[0].Type().Family != types.JSONFamily {
+			return wrong()
+		}
+		return &Func{Name: name, Args: args, T: types.JSONB}, true, nil
 	case "gen_random_uuid":
 		if len(args) != 0 {
 			return wrong()
@@ -641,4 +675,50 @@ func emptyArray(tn *pg.TypeName) (Expr, error) {
 		return nil, errAt("42846", tn.Location, "cannot cast type %s[] to %s", "unknown", t)
 	}
 	return &Const{Val: types.NewArray(nil), T: t}, nil
+}
+
+// jsonPathOp types jsonb #> text[], #>> text[], - text / int / text[],
+// ?| text[] and ?& text[].
+func jsonPathOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
+	textArr := types.ArrayOf(types.Text)
+	var t types.T
+	switch op {
+	case "#>":
+		t = types.JSONB
+	case "#>>":
+		t = types.Text
+	case "?|", "?&":
+		t = types.Bool
+	case OpSub:
+		rf := r.Type().Family
+		switch {
+		case rf == types.UnknownFamily || rf == types.StringFamily:
+			c, err := castTo(r, types.Text)
+			if err != nil {
+				return nil, true, err
+			}
+			return &Binary{Op: op, L: l, R: c, T: types.JSONB}, true, nil
+		case rf == types.IntFamily || r.Type().IsArray():
+		default:
+			return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb - %s", r.Type())
+		}
+		c, err := castTo(r, r.Type())
+		if err == nil && r.Type().IsArray() {
+			c, err = castTo(r, textArr)
+		}
+		if err != nil {
+			return nil, true, err
+		}
+		return &Binary{Op: op, L: l, R: c, T: types.JSONB}, true, nil
+	default:
+		return nil, false, nil
+	}
+	c, err := castTo(r, textArr)
+	if err != nil {
+		return nil, true, err
+	}
+	if c.Type() != textArr {
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb %s %s", op, r.Type())
+	}
+	return &Binary{Op: op, L: l, R: c, T: t}, true, nil
 }
