@@ -504,7 +504,7 @@ func ParseDatum(t T, s string) (Datum, error) {
 		if err != nil || d.Form != apd.Finite {
 			return Null, invalidInput(t, s)
 		}
-		return NewDecimal(d), nil
+		return NewDecimal(NormalizeNumeric(d)), nil
 	case StringFamily, UnknownFamily:
 		return CastString(s, t)
 	case TimestampFamily, TimestampTZFamily:
@@ -544,6 +544,25 @@ func ParseDatum(t T, s string) (Datum, error) {
 		return ParseArray(t.Elem(), s)
 	}
 	return Null, invalidInput(t, s)
+}
+
+// NormalizeNumeric gives a number read with a positive exponent (1e2,
+// 0e2) scale 0, as numeric_in does: it prints as 100 and 0, not 1E+2 or
+// 000; and -0 becomes 0.
+func NormalizeNumeric(d *apd.Decimal) *apd.Decimal {
+	if d.Form == apd.Finite && d.Negative && d.IsZero() { // numeric has no -0
+		c := *d
+		c.Negative = false
+		d = &c
+	}
+	if d.Form != apd.Finite || d.Exponent <= 0 || d.Exponent > 131072 {
+		return d
+	}
+	var out apd.Decimal
+	if _, err := apd.BaseContext.WithPrecision(uint32(d.NumDigits()) + uint32(d.Exponent) + 1).Quantize(&out, d, 0); err != nil {
+		return d
+	}
+	return &out
 }
 
 // CastInt checks that v fits t's width.

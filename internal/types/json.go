@@ -42,7 +42,7 @@ func convertJSON(v any) (any, error) {
 		if err != nil {
 			return nil, pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type json")
 		}
-		return d, nil
+		return NormalizeNumeric(d), nil
 	case []any:
 		for i := range v {
 			c, err := convertJSON(v[i])
