@@ -559,7 +559,7 @@ func NormalizeNumeric(d *apd.Decimal) *apd.Decimal {
 		return d
 	}
 	var out apd.Decimal
-	if _, err := apd.BaseContext.WithPrecision(uint32(d.NumDigits()) + uint32(d.Exponent) + 1).Quantize(&out, d, 0); err != nil {
+	if _, err := apd.BaseContext.WithPrecision(uint32(d.NumDigits())+uint32(d.Exponent)+1).Quantize(&out, d, 0); err != nil {
 		return d
 	}
 	return &out
