@@ -349,7 +349,7 @@ func strictTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, error) {
 	case "to_timestamp":
 		f := a.AsFloat()
 		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 9e12 {
-			return types.Null, pgerr.New(pgerr.DatetimeFieldOverflow, "timestamp out of range: %q", a.Text())
+			return types.Null, pgerr.New(pgerr.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", a.Text())
 		}
 		return types.NewTimestampTZ(int64(math.RoundToEven(f * 1e6))), nil
 	case "make_date", "make_timestamp", "make_timestamptz":

@@ -190,6 +190,9 @@ func typeFromName(tn *pg.TypeName) (types.T, error) {
 
 // castTo converts e to t, folding constants so bad literals fail at plan time.
 func castTo(e Expr, t types.T) (Expr, error) {
+	if !types.Castable(e.Type(), t) {
+		return nil, pgerr.New("42846", "cannot cast type %s to %s", typeofName(e.Type()), typeofName(t))
+	}
 	if c, ok := e.(*Const); ok {
 		d, err := types.Cast(c.Val, t)
 		if err != nil {
@@ -235,6 +238,11 @@ func unify(l, r Expr, op string, loc int32) (Expr, Expr, error) {
 	case rt.Family == types.UnknownFamily:
 		r, err = castTo(r, lt)
 		return l, r, err
+	case lt.IsArray() && rt.IsArray():
+		if _, err := commonType([]types.T{lt.Elem(), rt.Elem()}, "ARRAY", loc); err != nil {
+			return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
+		}
+		return l, r, nil
 	case lt.Family == rt.Family, isNumeric(lt) && isNumeric(rt):
 		return l, r, nil
 	case isDateTime(lt) && isDateTime(rt):
@@ -245,7 +253,7 @@ func unify(l, r Expr, op string, loc int32) (Expr, Expr, error) {
 		r, err = castTo(r, w)
 		return l, r, err
 	}
-	return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+	return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 }
 
 // arithType is the result type of arithmetic on two numeric types.
@@ -287,13 +295,13 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 					return &Const{Val: types.NewDecimal(&d), T: c.T}, nil
 				}
 				if !isNumeric(r.Type()) && r.Type().Family != types.IntervalFamily {
-					return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
+					return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: - %s", typeofName(r.Type()))
 				}
 				return &Neg{E: r}, nil
 			case "+":
 				return r, nil
 			}
-			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s", op, r.Type())
+			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s", op, typeofName(r.Type()))
 		}
 		l, r, err := s.operands(a)
 		if err != nil {
@@ -381,7 +389,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			return nil, err
 		}
 		if l.Type().Family != types.StringFamily || r.Type().Family != types.StringFamily {
-			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s ~~ %s", l.Type(), r.Type())
+			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s ~~ %s", typeofName(l.Type()), typeofName(r.Type()))
 		}
 		return &Like{E: l, Pattern: r, Not: op == "!~~" || op == "!~~*", CaseInsensitive: a.Kind == pg.A_Expr_Kind_AEXPR_ILIKE}, nil
 	}
@@ -405,7 +413,7 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 		return &Binary{Op: op, L: l, R: r, T: types.Bool}, nil
 	case OpAdd, OpSub, OpMul, OpDiv, OpMod:
 		if !isNumeric(lt) || !isNumeric(rt) {
-			return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+			return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 		}
 		return &Binary{Op: op, L: l, R: r, T: arithType(lt, rt)}, nil
 	case OpConcat:
@@ -417,7 +425,7 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 		}
 		return &Binary{Op: op, L: l, R: r, T: types.Text}, nil
 	}
-	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 }
 
 // operands builds both sides of a binary A_Expr.

@@ -45,7 +45,7 @@ func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 	lt, rt := l.Type(), r.Type()
 	fam := func(t types.T) types.Family { return t.Family }
 	noOp := func() (Expr, bool, error) {
-		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(l.Type()), op, typeofName(r.Type()))
 	}
 	bin := func(l, r Expr, t types.T) (Expr, bool, error) {
 		return &Binary{Op: op, L: l, R: r, T: t}, true, nil
@@ -111,7 +111,20 @@ func binaryExt(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 			}
 			return bin(l, r, types.JSONB)
 		}
-		return nil, false, nil
+		// text || anynonarray and anynonarray || text: the other side is
+		// converted to text; with no string on either side there is no ||.
+		isStr := func(t types.T) bool { return t.Family == types.StringFamily || t.Family == types.UnknownFamily }
+		if !isStr(lt) && !isStr(rt) {
+			return noOp()
+		}
+		var err error
+		if l, err = castL(types.Text); err != nil {
+			return nil, true, err
+		}
+		if r, err = castR(types.Text); err != nil {
+			return nil, true, err
+		}
+		return bin(l, r, types.Text)
 	}
 	if !isDateTime(lt) && !isDateTime(rt) && fam(lt) != types.IntervalFamily && fam(rt) != types.IntervalFamily {
 		return nil, false, nil
@@ -231,7 +244,7 @@ func (s *scope) buildAnyArray(a *pg.A_Expr, op string) (Expr, error) {
 	}
 	b, ok := cmp.(*Binary)
 	if !ok || b.R != Expr(probe) {
-		return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s %s", l.Type(), op, r.Type().Elem())
+		return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s %s", typeofName(l.Type()), op, typeofName(r.Type().Elem()))
 	}
 	name := "any"
 	if a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL {
@@ -511,7 +524,8 @@ func joinStrings(ss []string) string {
 	return out
 }
 
-// typeofName is format_type without the type modifier, as pg_typeof shows it.
+// typeofName is format_type without the type modifier, as pg_typeof and
+// PostgreSQL's operator errors show a type.
 func typeofName(t types.T) string {
 	switch {
 	case t.Family == types.UnknownFamily:
@@ -522,6 +536,8 @@ func typeofName(t types.T) string {
 		return "character"
 	case t.Family == types.StringFamily && t.Varchar:
 		return "character varying"
+	case t.Family == types.TimestampFamily:
+		return "timestamp without time zone"
 	}
 	return t.String()
 }
@@ -582,7 +598,7 @@ func arrayOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 	}
 	lt, rt = l.Type(), r.Type()
 	fail := func() (Expr, bool, error) {
-		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 	}
 	switch op {
 	case OpConcat:
@@ -598,9 +614,15 @@ func arrayOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 			r, err = castTo(r, types.ArrayOf(elem))
 		case lt.IsArray():
 			elem = lt.Elem()
+			if _, err := commonType([]types.T{elem, rt}, "ARRAY", loc); err != nil {
+				return fail()
+			}
 			r, err = castTo(r, elem)
 		default:
 			elem = rt.Elem()
+			if _, err := commonType([]types.T{elem, lt}, "ARRAY", loc); err != nil {
+				return fail()
+			}
 			l, err = castTo(l, elem)
 		}
 		if err != nil {
@@ -700,7 +722,7 @@ func jsonPathOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 			return &Binary{Op: op, L: l, R: c, T: types.JSONB}, true, nil
 		case rf == types.IntFamily || r.Type().IsArray():
 		default:
-			return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb - %s", r.Type())
+			return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb - %s", typeofName(r.Type()))
 		}
 		c, err := castTo(r, r.Type())
 		if err == nil && r.Type().IsArray() {
@@ -718,7 +740,7 @@ func jsonPathOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 		return nil, true, err
 	}
 	if c.Type() != textArr {
-		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb %s %s", op, r.Type())
+		return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb %s %s", op, typeofName(r.Type()))
 	}
 	return &Binary{Op: op, L: l, R: c, T: t}, true, nil
 }

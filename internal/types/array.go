@@ -7,7 +7,7 @@ import (
 )
 
 func malformedArray(s, detail string) error {
-	return pgerr.New(pgerr.InvalidTextRep, "malformed array literal: %q", s).WithDetail("%s", detail)
+	return pgerr.New(pgerr.InvalidTextRep, "malformed array literal: \"%s\"", s).WithDetail("%s", detail)
 }
 
 // ParseArray reads a one-dimensional array literal such as {1,2,NULL} or
@@ -70,6 +70,9 @@ func ParseArray(elem T, s string) (Datum, error) {
 				item.WriteByte(c)
 				i++
 			}
+		}
+		if i < len(body) && body[i] != ',' {
+			return Null, malformedArray(s, "Unexpected array element.")
 		}
 		text := item.String()
 		if !quoted {

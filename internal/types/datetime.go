@@ -51,7 +51,7 @@ func parseTimestamp(s string, withZone bool) (int64, bool, error) {
 	h, mi, sec := num(4), num(5), num(6)
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, time.Month(mo)) || h > 24 || mi > 59 || sec > 60 ||
 		(h == 24 && (mi != 0 || sec != 0)) {
-		return 0, false, pgerr.New(pgerr.DatetimeFieldOverflow, "date/time field value out of range: %q", s)
+		return 0, false, pgerr.New(pgerr.DatetimeFieldOverflow, "date/time field value out of range: \"%s\"", s)
 	}
 	var frac int64
 	if m[7] != "" {
@@ -83,7 +83,7 @@ func daysIn(y int, m time.Month) int {
 }
 
 func badDatetime(t T, s string) error {
-	return pgerr.New(InvalidDatetimeFormat, "invalid input syntax for type %s: %q", t, s)
+	return pgerr.New(InvalidDatetimeFormat, "invalid input syntax for type %s: \"%s\"", t, s)
 }
 
 // The infinite timestamps and dates ('infinity', '-infinity'): the
@@ -196,7 +196,7 @@ func badUnit(unit string, t T) error {
 	if t.Family == TimestampFamily {
 		name = "timestamp without time zone"
 	}
-	return pgerr.New(pgerr.InvalidParameterValue, "unit %q not recognized for type %s", unit, name)
+	return pgerr.New(pgerr.InvalidParameterValue, "unit \"%s\" not recognized for type %s", unit, name)
 }
 
 // TruncTimestamp is date_trunc on a timestamp (µs since the epoch, UTC).
@@ -275,7 +275,7 @@ func TruncSpan(unit string, v Span) (Span, error) {
 		years = years / div * div
 		mons, days, h, mi, s, frac = 0, 0, 0, 0, 0, 0
 	case "week":
-		return Span{}, pgerr.New(pgerr.FeatureNotSupported, "interval units %q not supported because months usually have fractional weeks", unit)
+		return Span{}, pgerr.New(pgerr.FeatureNotSupported, "interval units \"%s\" not supported because months usually have fractional weeks", unit)
 	default:
 		return Span{}, badUnit(unit, Interval)
 	}
@@ -306,7 +306,7 @@ func ExtractTimestamp(unit string, us int64, t T) (Datum, error) {
 	switch u {
 	case "microseconds", "milliseconds", "second", "minute", "hour":
 		if isDate {
-			return Null, pgerr.New(pgerr.FeatureNotSupported, "unit %q not supported for type date", unit)
+			return Null, pgerr.New(pgerr.FeatureNotSupported, "unit \"%s\" not supported for type date", unit)
 		}
 	}
 	n := func(v int) (Datum, error) { return scaled(int64(v), 0), nil }
@@ -409,7 +409,7 @@ func LoadZone(name string) (*time.Location, error) {
 			return loc, nil
 		}
 	}
-	return nil, pgerr.New(pgerr.InvalidParameterValue, "time zone %q not recognized", name)
+	return nil, pgerr.New(pgerr.InvalidParameterValue, "time zone \"%s\" not recognized", name)
 }
 
 // WallToInstant reads a timestamp's wall-clock time in loc and returns

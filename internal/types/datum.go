@@ -448,7 +448,7 @@ func invalidInput(t T, s string) error {
 	case t.Family == ArrayFamily:
 		name = t.String()
 	}
-	return pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type %s: %q", name, s)
+	return pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type %s: \"%s\"", name, s)
 }
 
 // ParseDatum reads the text form of a value of type t.
@@ -461,12 +461,12 @@ func ParseDatum(t T, s string) (Datum, error) {
 		case "f", "false", "n", "no", "off", "0":
 			return NewBool(false), nil
 		}
-		return Null, pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type boolean: %q", s)
+		return Null, pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type boolean: \"%s\"", s)
 	case IntFamily:
 		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return Null, pgerr.New(pgerr.NumericOutOfRange, "value %q is out of range for type %s", s, t)
+				return Null, pgerr.New(pgerr.NumericOutOfRange, "value \"%s\" is out of range for type %s", s, t)
 			}
 			return Null, invalidInput(t, s)
 		}
@@ -484,13 +484,13 @@ func ParseDatum(t T, s string) (Datum, error) {
 		v, err := strconv.ParseFloat(ts, 64)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return Null, pgerr.New(pgerr.NumericOutOfRange, "%q is out of range for type %s", s, t)
+				return Null, pgerr.New(pgerr.NumericOutOfRange, "\"%s\" is out of range for type %s", s, t)
 			}
 			return Null, invalidInput(t, s)
 		}
 		if t.Width == 32 {
 			if f := float32(v); math.IsInf(float64(f), 0) || (f == 0 && v != 0) {
-				return Null, pgerr.New(pgerr.NumericOutOfRange, "%q is out of range for type real", s)
+				return Null, pgerr.New(pgerr.NumericOutOfRange, "\"%s\" is out of range for type real", s)
 			}
 			return NewFloat4(v), nil
 		}
@@ -665,7 +665,7 @@ func parseBytea(s string) (Datum, error) {
 			}
 			b, err := hex.DecodeString(h[i : i+2])
 			if err != nil {
-				return Null, pgerr.New(pgerr.InvalidTextRep, "invalid hexadecimal digit: %q", h[i:i+1])
+				return Null, pgerr.New(pgerr.InvalidTextRep, "invalid hexadecimal digit: \"%s\"", h[i:i+1])
 			}
 			out = append(out, b[0])
 			i += 2
@@ -731,8 +731,11 @@ func Cast(d Datum, t T) (Datum, error) {
 	if t.Family == UnknownFamily {
 		return d, nil
 	}
+	if d.fam == JSONFamily && t.Family != JSONFamily && t.Family != StringFamily {
+		return castJSONScalar(d, t)
+	}
 	if d.fam == StringFamily && t.Family != StringFamily {
-		return ParseDatum(t, d.TrimmedStr())
+		return ParseDatum(t, d.s) // an I/O conversion: character(n) keeps its padding
 	}
 	switch t.Family {
 	case IntFamily:

@@ -134,7 +134,7 @@ func writeClock(b *strings.Builder, h, m, s, frac int64) {
 }
 
 func badInterval(s string) error {
-	return pgerr.New(InvalidDatetimeFormat, "invalid input syntax for type interval: %q", s)
+	return pgerr.New(InvalidDatetimeFormat, "invalid input syntax for type interval: \"%s\"", s)
 }
 
 // InvalidDatetimeFormat is the SQLSTATE of a malformed date, time or interval.
@@ -210,7 +210,7 @@ func ParseInterval(s string) (Span, error) {
 	micros := math.RoundToEven(a.micros)
 	if a.months > math.MaxInt32 || a.months < math.MinInt32 || a.days > math.MaxInt32 || a.days < math.MinInt32 ||
 		math.Abs(micros) > 9.2e18 {
-		return Span{}, pgerr.New(pgerr.DatetimeFieldOverflow, "interval field value out of range: %q", s)
+		return Span{}, pgerr.New(pgerr.DatetimeFieldOverflow, "interval field value out of range: \"%s\"", s)
 	}
 	return Span{Months: int32(a.months), Days: int32(a.days), Micros: int64(micros)}, nil
 }
@@ -245,7 +245,7 @@ func parsePGInterval(in string, a *accum) error {
 	if len(toks) == 0 {
 		return errSyntax
 	}
-	ago := false
+	ago, sawClock := false, false
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		if t == "ago" {
@@ -262,6 +262,7 @@ func parsePGInterval(in string, a *accum) error {
 			if err := parseClock(t, a); err != nil {
 				return err
 			}
+			sawClock = true
 			continue
 		}
 		n, err := strconv.ParseFloat(t, 64)
@@ -276,6 +277,8 @@ func parsePGInterval(in string, a *accum) error {
 			}
 			unit = u
 			i++
+		} else if i+1 < len(toks) && toks[i+1] != "ago" || sawClock {
+			return errSyntax // a number without a unit (seconds) must come last
 		}
 		a.add(n, unit)
 	}

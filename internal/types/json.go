@@ -309,3 +309,26 @@ func JSONContains(a, b any) bool {
 	}
 	return jsonRank(a) == jsonRank(b) && compareJSONValues(a, b) == 0
 }
+
+// castJSONScalar is jsonb::numeric, ::integer, ::real, ::boolean ...: the
+// jsonb must hold a number (a boolean for ::boolean).
+func castJSONScalar(d Datum, t T) (Datum, error) {
+	v := d.JSONValue()
+	switch t.Family {
+	case IntFamily, FloatFamily, DecimalFamily:
+		if n, ok := v.(*apd.Decimal); ok {
+			return Cast(NewDecimal(n), t)
+		}
+	case BoolFamily:
+		if b, ok := v.(bool); ok {
+			return NewBool(b), nil
+		}
+	default:
+		return Null, pgerr.New("42846", "cannot cast type jsonb to %s", t)
+	}
+	kind := JSONTypeOf(v)
+	if kind == "number" {
+		kind = "numeric"
+	}
+	return Null, pgerr.New(pgerr.InvalidParameterValue, "cannot cast jsonb %s to type %s", kind, t)
+}

@@ -292,3 +292,26 @@ func Parse(name string) (T, error) {
 	}
 	return T{}, pgerr.New(pgerr.UndefinedObject, "type %q does not exist", name)
 }
+
+// Castable reports whether a value of type from can be cast to type to at
+// all (the value may still be out of range or malformed).
+func Castable(from, to T) bool {
+	num := func(f Family) bool { return f == IntFamily || f == FloatFamily || f == DecimalFamily }
+	dt := func(f Family) bool { return f == DateFamily || f == TimestampFamily || f == TimestampTZFamily }
+	f, t := from.Family, to.Family
+	switch {
+	case f == UnknownFamily || t == UnknownFamily || f == StringFamily || t == StringFamily:
+		return true
+	case f == ArrayFamily && t == ArrayFamily:
+		return Castable(from.Elem(), to.Elem())
+	case f == t:
+		return true
+	case num(f) && num(t), dt(f) && dt(t):
+		return true
+	case f == BoolFamily && t == IntFamily, f == IntFamily && t == BoolFamily:
+		return true
+	case f == JSONFamily && (num(t) || t == BoolFamily):
+		return true
+	}
+	return false
+}
