@@ -203,7 +203,21 @@ func compareJSON(a, b string) int {
 	}
 	av, _ := DecodeJSON(a)
 	bv, _ := DecodeJSON(b)
+	// PostgreSQL stores a top-level scalar as a one-element array and
+	// compares element counts last, so an empty top-level array sorts
+	// before every scalar.
+	if emptyArray(av) && jsonRank(bv) < 4 {
+		return -1
+	}
+	if emptyArray(bv) && jsonRank(av) < 4 {
+		return 1
+	}
 	return compareJSONValues(av, bv)
+}
+
+func emptyArray(v any) bool {
+	a, ok := v.([]any)
+	return ok && len(a) == 0
 }
 
 func compareJSONValues(a, b any) int {
@@ -242,11 +256,8 @@ func compareJSONValues(a, b any) int {
 		}
 		ak, bk := sortedKeys(a), sortedKeys(bb)
 		for i := range ak {
-			if ak[i] != bk[i] {
-				if jsonKeyLess(ak[i], bk[i]) {
-					return -1
-				}
-				return 1
+			if ak[i] != bk[i] { // keys are visited in storage order but compared as strings
+				return strings.Compare(ak[i], bk[i])
 			}
 			if c := compareJSONValues(a[ak[i]], bb[bk[i]]); c != 0 {
 				return c
