@@ -243,3 +243,21 @@ func TestParseGarbageNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+func TestWireDescription(t *testing.T) {
+	for _, tc := range []struct {
+		t    T
+		oid  uint32
+		size int16
+		mod  int32
+	}{
+		{Float4, 700, 4, -1}, {Bpchar(3), 1042, -1, 7}, {Bpchar(0), 1042, -1, -1}, {TimestampTZ, 1184, 8, -1},
+		{Interval, 1186, 16, -1}, {Bytea, 17, -1, -1}, {UUID, 2950, 16, -1}, {JSONB, 3802, -1, -1},
+		{ArrayOf(Int4), 1007, -1, -1}, {ArrayOf(Int8), 1016, -1, -1}, {ArrayOf(Text), 1009, -1, -1},
+		{ArrayOf(Varchar(5)), 1015, -1, 9}, {ArrayOf(Float8), 1022, -1, -1}, {ArrayOf(UUID), 2951, -1, -1},
+	} {
+		if tc.t.OID() != tc.oid || tc.t.Size() != tc.size || tc.t.Modifier() != tc.mod {
+			t.Errorf("%s: oid %d size %d mod %d, want %d %d %d", tc.t, tc.t.OID(), tc.t.Size(), tc.t.Modifier(), tc.oid, tc.size, tc.mod)
+		}
+	}
+}

@@ -166,7 +166,7 @@ func (t T) Size() int16 {
 
 // Modifier returns the atttypmod of the type (-1 when none).
 func (t T) Modifier() int32 {
-	if (t.Varchar || t.Bpchar) && t.Len > 0 && t.Family == StringFamily {
+	if (t.Varchar || t.Bpchar) && t.Len > 0 { // also an array of them, as PostgreSQL reports
 		return int32(t.Len + 4)
 	}
 	return -1
