@@ -40,6 +40,8 @@ func EncodeKeyDatum(b []byte, d types.Datum, desc bool) ([]byte, error) {
 			return keys.EncodeStringDescending(b, d.Str()), nil
 		}
 		return keys.EncodeStringAscending(b, d.Str()), nil
+	case types.JSONFamily:
+		return encodeJSONKey(b, d, desc), nil
 	case types.FloatFamily:
 		if desc {
 			return keys.EncodeFloatDescending(b, d.Float()), nil
@@ -106,6 +108,8 @@ func DecodeKeyDatum(b []byte, t types.T, desc bool) (types.Datum, []byte, error)
 		return types.Null, rest, nil
 	}
 	switch t.Family {
+	case types.JSONFamily:
+		return decodeJSONKey(b, desc)
 	case types.IntervalFamily:
 		dec := keys.DecodeIntervalAscending
 		if desc {

@@ -85,7 +85,7 @@ func (t T) Elem() T {
 func (t T) IsArray() bool { return t.Family == ArrayFamily }
 
 // Keyable reports whether values of t can be primary-key or index columns.
-func (t T) Keyable() bool { return t.Family != ArrayFamily && t.Family != JSONFamily }
+func (t T) Keyable() bool { return t.Family != ArrayFamily }
 
 // Varchar returns varchar(n); n = 0 means no limit.
 func Varchar(n int) T { return T{Family: StringFamily, Len: n, Varchar: true} }
