@@ -207,6 +207,23 @@ func evalTypeFunc(f *planner.Func, args []types.Datum) (types.Datum, bool, error
 		return d, true, err
 	}
 	switch f.Name {
+	case "array_cat", "array_append", "array_prepend":
+		l, r := args[0], args[1]
+		var out []types.Datum
+		if f.Name == "array_prepend" {
+			out = append(out, l)
+		} else {
+			out = append(out, l.Elems()...)
+		}
+		if f.Name == "array_append" {
+			out = append(out, r)
+		} else {
+			out = append(out, r.Elems()...)
+		}
+		if f.Name == "array_cat" && l.IsNull() && r.IsNull() {
+			return types.Null, true, nil
+		}
+		return types.NewArray(out), true, nil
 	case "jsonb_build_object", "jsonb_build_array":
 		return jsonBuild(f.Name, args)
 	case "cast_truncating":

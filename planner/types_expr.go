@@ -450,6 +450,18 @@ func typeFunc(name string, args []Expr, loc int32) (Expr, bool, error) {
 			return wrong()
 		}
 		return &Func{Name: name, Args: args, T: types.Int4}, true, nil
+	case "array_append", "array_prepend", "array_cat":
+		if len(args) != 2 {
+			return wrong()
+		}
+		e, ok, err := arrayOp(OpConcat, args[0], args[1], loc)
+		if !ok || err != nil {
+			return wrong()
+		}
+		if f, isF := e.(*Func); !isF || f.Name != name {
+			return wrong()
+		}
+		return e, true, nil
 	case "cardinality":
 		if len(args) != 1 || !args[0].Type().IsArray() {
 			return wrong()
@@ -629,7 +641,16 @@ func arrayOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 			return nil, true, err
 		}
 		if (l.Type().IsArray() || l.Type() == elem) && (r.Type().IsArray() || r.Type() == elem) {
-			return &Binary{Op: op, L: l, R: r, T: types.ArrayOf(elem)}, true, nil
+			// A function, not a Binary: || on arrays is not strict (NULL
+			// elements are appended, a NULL array is empty).
+			name := "array_cat"
+			switch {
+			case !l.Type().IsArray():
+				name = "array_prepend"
+			case !r.Type().IsArray():
+				name = "array_append"
+			}
+			return &Func{Name: name, Args: []Expr{l, r}, T: types.ArrayOf(elem)}, true, nil
 		}
 		return fail()
 	case "@>", "<@", "&&":
