@@ -741,7 +741,7 @@ func jsonPathOp(op BinOp, l, r Expr, loc int32) (Expr, bool, error) {
 				return nil, true, err
 			}
 			return &Binary{Op: op, L: l, R: c, T: types.JSONB}, true, nil
-		case rf == types.IntFamily || r.Type().IsArray():
+		case rf == types.IntFamily || r.Type().IsArray() && r.Type().Elem().Family == types.StringFamily:
 		default:
 			return nil, true, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: jsonb - %s", typeofName(r.Type()))
 		}
