@@ -122,7 +122,9 @@ type ColumnDescriptor struct {
 	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// type is the canonical SQL type name: smallint, integer, bigint, text,
-	// varchar(n), boolean, double precision, numeric, timestamp, date.
+	// varchar(n), boolean, double precision, numeric, timestamp, date, real,
+	// character(n), bpchar, timestamp with time zone, interval, bytea, uuid,
+	// jsonb, and any of these followed by [] (a one-dimensional array).
 	Type     string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	Nullable bool   `protobuf:"varint,4,opt,name=nullable,proto3" json:"nullable,omitempty"`
 	// hidden columns (the implicit rowid) are left out of SELECT *.

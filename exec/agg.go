@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -16,7 +17,9 @@ type aggState struct {
 	sumInt   int64
 	sumDec   apd.Decimal
 	sumFloat float64
-	best     types.Datum // min / max
+	sumSpan  types.Span    // sum / avg of intervals
+	elems    []types.Datum // array_agg
+	best     types.Datum   // min / max
 	boolAcc  bool
 	strs     strings.Builder
 	seen     map[string]bool // DISTINCT
@@ -87,7 +90,7 @@ func (st *aggState) add(v, sep types.Datum) error {
 		st.count++
 		return nil
 	}
-	if v.IsNull() {
+	if v.IsNull() && c.Name != "array_agg" { // array_agg keeps NULLs
 		return nil
 	}
 	if st.seen != nil {
@@ -104,6 +107,12 @@ func (st *aggState) add(v, sep types.Datum) error {
 	switch c.Name {
 	case "sum", "avg":
 		switch {
+		case v.Family() == types.IntervalFamily:
+			s, err := types.AddSpans(st.sumSpan, v.Interval())
+			if err != nil {
+				return err
+			}
+			st.sumSpan = s
 		case v.Family() == types.FloatFamily:
 			st.sumFloat += v.Float()
 		case c.T.Family == types.IntFamily: // sum of smallint/integer
@@ -129,6 +138,8 @@ func (st *aggState) add(v, sep types.Datum) error {
 		st.boolAcc = st.boolAcc && v.Bool()
 	case "bool_or":
 		st.boolAcc = st.boolAcc || v.Bool()
+	case "array_agg":
+		st.elems = append(st.elems, v)
 	case "string_agg":
 		if !first && !sep.IsNull() {
 			st.strs.WriteString(sep.Str())
@@ -173,7 +184,12 @@ func (st *aggState) value() (types.Datum, error) {
 	switch c.Name {
 	case "sum":
 		switch c.T.Family {
+		case types.IntervalFamily:
+			return types.NewInterval(st.sumSpan), nil
 		case types.FloatFamily:
+			if c.T.Width == 32 {
+				return types.Cast(types.NewFloat(st.sumFloat), c.T)
+			}
 			return types.NewFloat(st.sumFloat), nil
 		case types.IntFamily:
 			return types.NewInt(st.sumInt), nil
@@ -181,6 +197,10 @@ func (st *aggState) value() (types.Datum, error) {
 		// A copy: window functions read the sum and then add more to it.
 		return types.NewDecimal(new(apd.Decimal).Set(&st.sumDec)), nil
 	case "avg":
+		if c.T.Family == types.IntervalFamily {
+			v, err := types.DivSpan(st.sumSpan, float64(st.count))
+			return types.NewInterval(v), err
+		}
 		if c.T.Family == types.FloatFamily {
 			return types.NewFloat(st.sumFloat / float64(st.count)), nil
 		}
@@ -192,6 +212,17 @@ func (st *aggState) value() (types.Datum, error) {
 		return types.NewBool(st.boolAcc), nil
 	case "string_agg":
 		return types.NewString(st.strs.String()), nil
+	case "array_agg":
+		if c.Distinct { // PostgreSQL sorts a DISTINCT aggregate's input
+			sort.SliceStable(st.elems, func(i, j int) bool {
+				a, b := st.elems[i], st.elems[j]
+				if a.IsNull() || b.IsNull() {
+					return !a.IsNull()
+				}
+				return types.Compare(a, b) < 0
+			})
+		}
+		return types.NewArray(st.elems), nil
 	}
 	return types.Null, pgerr.New(pgerr.Internal, "unknown aggregate %s", c.Name)
 }

@@ -17,9 +17,9 @@ type corrIndex struct {
 	// agg, when set, aggregates the passing rows (no GROUP BY): the
 	// subquery's one row is the aggregates, then proj over them.
 	agg       *planner.Aggregate
-	pred      []planner.Expr   // every conjunct, checked on each candidate
-	innerKeys []planner.Expr   // over the inner row
-	outerKeys []planner.Expr   // outer references of depth 1
+	pred      []planner.Expr // every conjunct, checked on each candidate
+	innerKeys []planner.Expr // over the inner row
+	outerKeys []planner.Expr // outer references of depth 1
 	rows      map[string][][]types.Datum
 }
 

@@ -67,7 +67,7 @@ func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 		if e.Op.IsComparison() {
 			return types.NewBool(compareOp(e.Op, types.Compare(l, r))), nil
 		}
-		if e.Op == planner.OpConcat {
+		if e.Op == planner.OpConcat && e.T.Family == types.StringFamily {
 			return types.NewString(l.Str() + r.Str()), nil
 		}
 		return arith(e.Op, l, r, e.T)
@@ -120,7 +120,12 @@ func (ec *runner) eval(e planner.Expr, en *env) (types.Datum, error) {
 		case types.IntFamily:
 			return arith(planner.OpSub, types.NewInt(0), v, e.Type())
 		case types.FloatFamily:
+			if v.IsFloat4() {
+				return types.NewFloat4(-v.Float()), nil
+			}
 			return types.NewFloat(-v.Float()), nil
+		case types.IntervalFamily:
+			return types.NewInterval(types.NegSpan(v.Interval())), nil
 		}
 		d := *v.Decimal()
 		d.Negative = !d.Negative && !d.IsZero()
@@ -172,6 +177,9 @@ var errDivZero = pgerr.New(pgerr.DivisionByZero, "division by zero")
 // arith applies an arithmetic operator with PostgreSQL's rules: integer
 // overflow is an error, integer division truncates, x/0 is an error.
 func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
+	if d, ok, err := extArith(op, l, r, t); ok {
+		return d, err
+	}
 	switch t.Family {
 	case types.IntFamily:
 		a, b := l.Int(), r.Int()
@@ -240,6 +248,9 @@ func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
 		}
 		if math.IsInf(v, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
 			return types.Null, pgerr.New(pgerr.NumericOutOfRange, "value out of range: overflow")
+		}
+		if t.Width == 32 {
+			return types.Cast(types.NewFloat(v), t)
 		}
 		return types.NewFloat(v), nil
 	}

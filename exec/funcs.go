@@ -50,6 +50,9 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		}
 		args[i] = v
 	}
+	if d, ok, err := evalTypeFunc(f, args); ok {
+		return d, err
+	}
 	switch f.Name {
 	case "nextval", "currval", "setval", "lastval", "pg_sequence_last_value", "shardsql_sequence_last_value":
 		return r.sequenceFunc(f.Name, args)

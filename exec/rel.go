@@ -181,10 +181,17 @@ func datumKey(b *strings.Builder, d types.Datum) {
 		b.WriteString("f")
 		b.WriteString(types.FormatFloat(d.Float()))
 	case types.StringFamily:
+		s := d.TrimmedStr() // character(n) values are equal without their padding
 		b.WriteString("s")
-		b.WriteString(strconv.Itoa(len(d.Str())))
+		b.WriteString(strconv.Itoa(len(s)))
 		b.WriteString(":")
-		b.WriteString(d.Str())
+		b.WriteString(s)
+	case types.IntervalFamily:
+		days, us := types.IntervalOrder(d.Interval()) // '1 mon' = '30 days', as PostgreSQL compares
+		b.WriteString("i")
+		b.WriteString(strconv.FormatInt(days, 10))
+		b.WriteString(",")
+		b.WriteString(strconv.FormatInt(us, 10))
 	default:
 		b.WriteString(strconv.Itoa(int(d.Family())))
 		b.WriteString(d.Text())

@@ -126,6 +126,9 @@ func buildCreateTable(cs *pg.CreateStmt) (Plan, error) {
 		if i < 0 {
 			return nil, errAt(pgerr.UndefinedColumn, pkLoc, "column %q named in key does not exist", name)
 		}
+		if !t.Columns[i].Type.Keyable() {
+			return nil, errAt(pgerr.FeatureNotSupported, pkLoc, "a primary key column of type %s is not supported", t.Columns[i].Type)
+		}
 		t.Columns[i].Nullable = false
 		t.PK = append(t.PK, i)
 		t.PKDesc = append(t.PKDesc, false)
@@ -186,8 +189,7 @@ func assignCast(e Expr, c Column) (Expr, error) {
 	ok := et.Family == c.Type.Family ||
 		(isNumeric(et) && isNumeric(c.Type)) ||
 		c.Type.Family == types.StringFamily ||
-		(et.Family == types.DateFamily && c.Type.Family == types.TimestampFamily) ||
-		(et.Family == types.TimestampFamily && c.Type.Family == types.DateFamily)
+		(isDateTime(et) && isDateTime(c.Type))
 	if !ok {
 		return nil, pgerr.New(pgerr.DatatypeMismatch, "column %q is of type %s but expression is of type %s", c.Name, c.Type, et).
 			WithDetail("You will need to rewrite or cast the expression.")
@@ -234,6 +236,9 @@ func buildCreateIndex(is *pg.IndexStmt, cat Catalog) (Plan, error) {
 		i := t.ColumnIndex(el.Name)
 		if i < 0 {
 			return nil, pgerr.New(pgerr.UndefinedColumn, "column %q does not exist", el.Name)
+		}
+		if !t.Columns[i].Type.Keyable() {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "an index on a column of type %s is not supported", t.Columns[i].Type)
 		}
 		idx.Cols = append(idx.Cols, i)
 		idx.Desc = append(idx.Desc, el.Ordering == pg.SortByDir_SORTBY_DESC)

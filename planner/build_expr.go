@@ -27,6 +27,9 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		return s.resolve(n.GetColumnRef())
 	case n.GetTypeCast() != nil:
 		tc := n.GetTypeCast()
+		if ae := tc.Arg.GetAArrayExpr(); ae != nil && len(ae.Elements) == 0 {
+			return emptyArray(tc.TypeName)
+		}
 		e, err := s.buildExpr(tc.Arg)
 		if err != nil {
 			return nil, err
@@ -35,7 +38,10 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return castTo(e, t)
+		if t.Family == types.IntervalFamily {
+			return intervalCast(e, tc.TypeName)
+		}
+		return explicitCast(e, t)
 	case n.GetBoolExpr() != nil:
 		be := n.GetBoolExpr()
 		args := make([]Expr, len(be.Args))
@@ -86,14 +92,19 @@ func (s *scope) buildExpr(n *pg.Node) (Expr, error) {
 		return s.buildVariadic(name, mm.Args, mm.Location)
 	case n.GetBooleanTest() != nil:
 		return s.buildBooleanTest(n.GetBooleanTest())
+	case n.GetAArrayExpr() != nil:
+		return s.buildArrayExpr(n.GetAArrayExpr())
+	case n.GetAIndirection() != nil:
+		return s.buildIndirection(n.GetAIndirection())
 	case n.GetSqlvalueFunction() != nil:
 		f := n.GetSqlvalueFunction()
 		switch f.Op {
-		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N,
-			pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
-			return &Func{Name: "now", T: types.Timestamp}, nil
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return &Func{Name: "now", T: types.TimestampTZ}, nil
+		case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			return &Cast{E: &Func{Name: "now", T: types.TimestampTZ}, T: types.Timestamp}, nil
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-			return &Cast{E: &Func{Name: "now", T: types.Timestamp}, T: types.Date}, nil
+			return &Cast{E: &Func{Name: "now", T: types.TimestampTZ}, T: types.Date}, nil
 		}
 		return nil, errAt(pgerr.FeatureNotSupported, f.Location, "this SQL value function is not supported yet")
 	}
@@ -161,16 +172,21 @@ func typeFromName(tn *pg.TypeName) (types.T, error) {
 		name = "integer"
 	case "int8":
 		name = "bigint"
-	case "float8", "float4":
+	case "float8":
 		name = "double precision"
+	case "float4":
+		name = "real"
 	}
 	if len(tn.Typmods) > 0 && (name == "varchar" || name == "bpchar") {
 		if c := tn.Typmods[0].GetAConst(); c != nil && c.GetIval() != nil {
 			name += "(" + strconv.Itoa(int(c.GetIval().Ival)) + ")"
 		}
 	}
-	if len(tn.ArrayBounds) > 0 {
-		return types.T{}, errAt(pgerr.FeatureNotSupported, tn.Location, "array types are not supported yet")
+	if len(tn.ArrayBounds) > 1 {
+		return types.T{}, errAt(pgerr.FeatureNotSupported, tn.Location, "multidimensional arrays are not supported")
+	}
+	if len(tn.ArrayBounds) == 1 {
+		name += "[]"
 	}
 	t, err := types.Parse(name)
 	if err != nil {
@@ -187,6 +203,9 @@ func castTo(e Expr, t types.T) (Expr, error) {
 	if p, ok := e.(*Param); ok && p.slot.t.Family == types.UnknownFamily && t.Family != types.UnknownFamily {
 		p.slot.t = t // a parameter takes the type its use asks for
 		return p, nil
+	}
+	if !types.Castable(e.Type(), t) {
+		return nil, pgerr.New("42846", "cannot cast type %s to %s", typeofName(e.Type()), typeofName(t))
 	}
 	if c, ok := e.(*Const); ok {
 		d, err := types.Cast(c.Val, t)
@@ -233,19 +252,29 @@ func unify(l, r Expr, op string, loc int32) (Expr, Expr, error) {
 	case rt.Family == types.UnknownFamily:
 		r, err = castTo(r, lt)
 		return l, r, err
+	case lt.IsArray() && rt.IsArray():
+		if _, err := commonType([]types.T{lt.Elem(), rt.Elem()}, "ARRAY", loc); err != nil {
+			return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
+		}
+		return l, r, nil
 	case lt.Family == rt.Family, isNumeric(lt) && isNumeric(rt):
 		return l, r, nil
-	case lt.Family == types.TimestampFamily && rt.Family == types.DateFamily:
-		return l, &Cast{E: r, T: types.Timestamp}, nil
-	case lt.Family == types.DateFamily && rt.Family == types.TimestampFamily:
-		return &Cast{E: l, T: types.Timestamp}, r, nil
+	case isDateTime(lt) && isDateTime(rt):
+		w := widerDateTime(lt, rt)
+		if l, err = castTo(l, w); err != nil {
+			return nil, nil, err
+		}
+		r, err = castTo(r, w)
+		return l, r, err
 	}
-	return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+	return nil, nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 }
 
 // arithType is the result type of arithmetic on two numeric types.
 func arithType(l, r types.T) types.T {
 	switch {
+	case l.Family == types.FloatFamily && r.Family == types.FloatFamily && l.Width == 32 && r.Width == 32:
+		return types.Float4
 	case l.Family == types.FloatFamily || r.Family == types.FloatFamily:
 		return types.Float8
 	case l.Family == types.DecimalFamily || r.Family == types.DecimalFamily:
@@ -286,20 +315,22 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 					d.Negative = !d.Negative && !d.IsZero()
 					return &Const{Val: types.NewDecimal(&d), T: c.T}, nil
 				}
-				if !isNumeric(r.Type()) {
-					return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
+				if !isNumeric(r.Type()) && r.Type().Family != types.IntervalFamily {
+					return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: - %s", typeofName(r.Type()))
 				}
 				return &Neg{E: r}, nil
 			case "+":
 				return r, nil
 			}
-			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s", op, r.Type())
+			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s %s", op, typeofName(r.Type()))
 		}
 		l, r, err := s.operands(a)
 		if err != nil {
 			return nil, err
 		}
 		return binary(BinOp(op), l, r, a.Location)
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		return s.buildAnyArray(a, op)
 	case pg.A_Expr_Kind_AEXPR_IN:
 		l, err := s.buildExpr(a.Lexpr)
 		if err != nil {
@@ -379,7 +410,7 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 			return nil, err
 		}
 		if l.Type().Family != types.StringFamily || r.Type().Family != types.StringFamily {
-			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s ~~ %s", l.Type(), r.Type())
+			return nil, errAt(pgerr.UndefinedFunction, a.Location, "operator does not exist: %s ~~ %s", typeofName(l.Type()), typeofName(r.Type()))
 		}
 		return &Like{E: l, Pattern: r, Not: op == "!~~" || op == "!~~*", CaseInsensitive: a.Kind == pg.A_Expr_Kind_AEXPR_ILIKE}, nil
 	}
@@ -389,6 +420,9 @@ func (s *scope) buildAExpr(a *pg.A_Expr) (Expr, error) {
 func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 	if op == "!=" {
 		op = OpNe
+	}
+	if e, ok, err := binaryExt(op, l, r, loc); ok {
+		return e, err
 	}
 	if op == OpConcat {
 		return concatOp(l, r, loc)
@@ -403,11 +437,11 @@ func binary(op BinOp, l, r Expr, loc int32) (Expr, error) {
 		return &Binary{Op: op, L: l, R: r, T: types.Bool}, nil
 	case OpAdd, OpSub, OpMul, OpDiv, OpMod:
 		if !isNumeric(lt) || !isNumeric(rt) {
-			return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+			return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 		}
 		return &Binary{Op: op, L: l, R: r, T: arithType(lt, rt)}, nil
 	}
-	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", lt, op, rt)
+	return nil, errAt(pgerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", typeofName(lt), op, typeofName(rt))
 }
 
 // operands builds both sides of a binary A_Expr.

@@ -99,7 +99,7 @@ type OuterRef struct {
 
 // AggCall is an aggregate function call; it appears only in Aggregate.Aggs.
 type AggCall struct {
-	Name     string // count, sum, avg, min, max, bool_and, bool_or, string_agg
+	Name     string // count, sum, avg, min, max, bool_and, bool_or, string_agg, array_agg
 	Arg      Expr   // nil for count(*)
 	Sep      Expr   // string_agg's separator
 	Distinct bool

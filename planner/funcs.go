@@ -10,7 +10,7 @@ import (
 
 var aggFuncs = map[string]bool{
 	"count": true, "sum": true, "avg": true, "min": true, "max": true,
-	"bool_and": true, "bool_or": true, "every": true, "string_agg": true,
+	"bool_and": true, "bool_or": true, "every": true, "string_agg": true, "array_agg": true,
 }
 
 func (s *scope) buildFunc(fc *pg.FuncCall) (Expr, error) {
@@ -116,7 +116,7 @@ func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 			} else {
 				a.T = types.Int8
 			}
-		case types.FloatFamily, types.DecimalFamily:
+		case types.FloatFamily, types.DecimalFamily, types.IntervalFamily:
 			a.T = argT
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function sum(%s) does not exist", argT)
@@ -127,6 +127,8 @@ func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 			a.T = types.Numeric
 		case types.FloatFamily:
 			a.T = types.Float8
+		case types.IntervalFamily:
+			a.T = types.Interval
 		default:
 			return nil, errAt(pgerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", argT)
 		}
@@ -139,6 +141,11 @@ func (s *scope) aggCall(name string, fc *pg.FuncCall) (*AggCall, error) {
 		a.T = types.Bool
 	case "string_agg":
 		a.T = types.Text
+	case "array_agg":
+		if argT.IsArray() {
+			return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "array_agg of arrays is not supported")
+		}
+		a.T = types.ArrayOf(argT)
 	}
 	return a, s.aggClauses(a, fc)
 }
@@ -199,9 +206,14 @@ func commonType(ts []types.T, what string, loc int32) (types.T, error) {
 			}
 		case isNumeric(t) && isNumeric(out):
 			out = arithType(out, t)
-		case t.Family == types.TimestampFamily && out.Family == types.DateFamily:
-			out = t
-		case t.Family == types.DateFamily && out.Family == types.TimestampFamily:
+		case isDateTime(t) && isDateTime(out):
+			out = widerDateTime(out, t)
+		case t.Family == types.ArrayFamily && out.Family == types.ArrayFamily:
+			e, err := commonType([]types.T{out.Elem(), t.Elem()}, what, loc)
+			if err != nil {
+				return types.T{}, err
+			}
+			out = types.ArrayOf(e)
 		default:
 			return types.T{}, errAt(pgerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, out, t)
 		}
@@ -251,6 +263,9 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return errAt(pgerr.UndefinedFunction, loc, "function %s(%s) does not exist", name, typeList(args))
 		}
 		return nil
+	}
+	if e, ok, err := typeFunc(name, args, loc); ok {
+		return e, err
 	}
 	switch name {
 	case "coalesce", "greatest", "least":
@@ -367,11 +382,11 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			t, name = types.Int4, "length"
 		}
 		return &Func{Name: name, Args: cast, T: t}, nil
-	case "now", "transaction_timestamp", "statement_timestamp", "localtimestamp", "clock_timestamp":
+	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
 		if err := nargs(0, 0); err != nil {
 			return nil, err
 		}
-		return &Func{Name: "now", T: types.Timestamp}, nil
+		return &Func{Name: "now", T: types.TimestampTZ}, nil
 	case "chr":
 		if err := nargs(1, 1); err != nil {
 			return nil, err

@@ -663,6 +663,11 @@ func outputName(rt *pg.ResTarget) string {
 	if rt.Name != "" {
 		return rt.Name
 	}
+	if n := rt.Val; n.GetAArrayExpr() != nil || n.GetAIndirection() != nil {
+		if name, ok := typedExprName(n); ok {
+			return name
+		}
+	}
 	name, _ := figureColname(rt.Val)
 	return name
 }

@@ -43,7 +43,11 @@ func decodeBinary(t types.T, b []byte) (types.Datum, error) {
 	case types.FloatFamily:
 		switch len(b) {
 		case 4:
-			return types.NewFloat(float64(math.Float32frombits(binary.BigEndian.Uint32(b)))), nil
+			f := float64(math.Float32frombits(binary.BigEndian.Uint32(b)))
+			if t.Width == 32 {
+				return types.NewFloat4(f), nil
+			}
+			return types.NewFloat(f), nil
 		case 8:
 			return types.NewFloat(math.Float64frombits(binary.BigEndian.Uint64(b))), nil
 		}
@@ -66,6 +70,36 @@ func decodeBinary(t types.T, b []byte) (types.Datum, error) {
 			return bad()
 		}
 		return types.ParseDatum(types.Numeric, s)
+	case types.TimestampTZFamily:
+		if len(b) != 8 {
+			return bad()
+		}
+		return types.NewTimestampTZ(int64(binary.BigEndian.Uint64(b)) + pgEpochMicros), nil
+	case types.IntervalFamily:
+		if len(b) != 16 {
+			return bad()
+		}
+		return types.NewInterval(types.Span{
+			Micros: int64(binary.BigEndian.Uint64(b)),
+			Days:   int32(binary.BigEndian.Uint32(b[8:])),
+			Months: int32(binary.BigEndian.Uint32(b[12:])),
+		}), nil
+	case types.BytesFamily:
+		return types.NewBytes(string(b)), nil
+	case types.UUIDFamily:
+		if len(b) != 16 {
+			return bad()
+		}
+		var u [16]byte
+		copy(u[:], b)
+		return types.NewUUID(u), nil
+	case types.JSONFamily:
+		if len(b) < 1 || b[0] != 1 {
+			return bad()
+		}
+		return types.ParseDatum(t, string(b[1:]))
+	case types.ArrayFamily:
+		return decodeBinaryArray(t, b)
 	}
 	return types.Null, pgerr.New(pgerr.FeatureNotSupported, "binary format for parameters of type %s is not supported yet; send it as text", t)
 }
@@ -100,8 +134,99 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, bool) {
 		return binary.BigEndian.AppendUint64(nil, uint64(d.Int()-pgEpochMicros)), true
 	case types.DecimalFamily:
 		return numericToBinary(d.AsDecimal()), true
+	case types.TimestampTZFamily:
+		return binary.BigEndian.AppendUint64(nil, uint64(d.Int()-pgEpochMicros)), true
+	case types.IntervalFamily:
+		v := d.Interval()
+		b := binary.BigEndian.AppendUint64(nil, uint64(v.Micros))
+		b = binary.BigEndian.AppendUint32(b, uint32(v.Days))
+		return binary.BigEndian.AppendUint32(b, uint32(v.Months)), true
+	case types.BytesFamily, types.UUIDFamily:
+		return []byte(d.Str()), true
+	case types.JSONFamily:
+		return append([]byte{1}, d.Text()...), true
+	case types.ArrayFamily:
+		return encodeBinaryArray(t, d)
 	}
 	return nil, false
+}
+
+// encodeBinaryArray writes a one-dimensional array in PostgreSQL's binary
+// format: ndim, has-null flag, element OID, then per dimension its length
+// and lower bound (1), then each element as length + bytes (-1: NULL).
+func encodeBinaryArray(t types.T, d types.Datum) ([]byte, bool) {
+	elem := t.Elem()
+	elems := d.Elems()
+	b := make([]byte, 0, 20+8*len(elems))
+	if len(elems) == 0 {
+		b = binary.BigEndian.AppendUint32(b, 0)
+		b = binary.BigEndian.AppendUint32(b, 0)
+		return binary.BigEndian.AppendUint32(b, elem.OID()), true
+	}
+	hasNull := uint32(0)
+	for _, e := range elems {
+		if e.IsNull() {
+			hasNull = 1
+		}
+	}
+	b = binary.BigEndian.AppendUint32(b, 1)
+	b = binary.BigEndian.AppendUint32(b, hasNull)
+	b = binary.BigEndian.AppendUint32(b, elem.OID())
+	b = binary.BigEndian.AppendUint32(b, uint32(len(elems)))
+	b = binary.BigEndian.AppendUint32(b, 1)
+	for _, e := range elems {
+		if e.IsNull() {
+			b = binary.BigEndian.AppendUint32(b, 0xFFFFFFFF)
+			continue
+		}
+		v, ok := encodeBinary(elem, e)
+		if !ok {
+			return nil, false
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
+	}
+	return b, true
+}
+
+// decodeBinaryArray reads a one-dimensional (or empty) binary array.
+func decodeBinaryArray(t types.T, b []byte) (types.Datum, error) {
+	bad := pgerr.New(pgerr.InvalidBinaryRepresentation, "incorrect binary data format in bind parameter of type %s", t)
+	if len(b) < 12 {
+		return types.Null, bad
+	}
+	ndim := binary.BigEndian.Uint32(b)
+	b = b[12:]
+	if ndim == 0 {
+		return types.NewArray(nil), nil
+	}
+	if ndim != 1 || len(b) < 8 {
+		return types.Null, pgerr.New(pgerr.FeatureNotSupported, "multidimensional arrays are not supported")
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	b = b[8:]
+	elems := make([]types.Datum, 0, n)
+	for i := 0; i < n; i++ {
+		if len(b) < 4 {
+			return types.Null, bad
+		}
+		l := int32(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if l < 0 {
+			elems = append(elems, types.Null)
+			continue
+		}
+		if int(l) > len(b) {
+			return types.Null, bad
+		}
+		e, err := decodeBinary(t.Elem(), b[:l])
+		if err != nil {
+			return types.Null, err
+		}
+		elems = append(elems, e)
+		b = b[l:]
+	}
+	return types.NewArray(elems), nil
 }
 
 // numericToBinary writes PostgreSQL's binary NUMERIC: ndigits, weight,

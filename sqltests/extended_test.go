@@ -129,7 +129,47 @@ func TestExtendedProtocol(t *testing.T) {
 		t.Fatalf("after rollback: %d %v", cnt, err)
 	}
 
+	newTypes(t, conn)
 	rawProtocol(t, d.sqlAddr)
+}
+
+// newTypes round-trips the types beyond issue 2's through pgx's binary
+// formats, and binds an array parameter to = ANY($1).
+func newTypes(t *testing.T, conn *pgx.Conn) {
+	ctx := ctxT(t)
+	if _, err := conn.Exec(ctx, `CREATE TABLE nt (k INT PRIMARY KEY, tz TIMESTAMPTZ, iv INTERVAL, u UUID, b BYTEA,
+		j JSONB, r REAL, c CHAR(4), a INT[])`); err != nil {
+		t.Fatal(err)
+	}
+	tz := time.Date(2024, 3, 10, 8, 30, 0, 250000, time.UTC)
+	iv := pgtype.Interval{Months: 14, Days: 3, Microseconds: 3723000001, Valid: true}
+	u := [16]byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11}
+	for k := 1; k <= 3; k++ {
+		if _, err := conn.Exec(ctx, "INSERT INTO nt VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			k, tz, iv, u, []byte{0, 1, byte(k)}, map[string]any{"a": k, "b": []int{1, 2}}, float32(k)+0.5, "ab", []int32{int32(k), 10, 20}); err != nil {
+			t.Fatalf("insert %d: %v", k, err)
+		}
+	}
+	var (
+		gtz time.Time
+		giv pgtype.Interval
+		gu  [16]byte
+		gb  []byte
+		gj  map[string]any
+		gr  float32
+		gc  string
+		ga  []int32
+	)
+	if err := conn.QueryRow(ctx, "SELECT tz, iv, u, b, j, r, c, a FROM nt WHERE k = $1", 2).Scan(&gtz, &giv, &gu, &gb, &gj, &gr, &gc, &ga); err != nil {
+		t.Fatal(err)
+	}
+	if !gtz.Equal(tz) || giv != iv || gu != u || string(gb) != "\x00\x01\x02" || gj["a"] != float64(2) || gr != 2.5 || gc != "ab  " || fmt.Sprint(ga) != "[2 10 20]" {
+		t.Errorf("new types came back as %v %+v %x %x %v %v %q %v", gtz, giv, gu, gb, gj, gr, gc, ga)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nt WHERE k = ANY($1)", []int32{1, 3, 7}).Scan(&n); err != nil || n != 2 {
+		t.Errorf("= ANY($1): %d %v", n, err)
+	}
 }
 
 // rawProtocol speaks the extended protocol message by message.

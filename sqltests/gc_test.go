@@ -28,10 +28,10 @@ const (
 // memory). The shard reads of gc_outer's later batches therefore happen
 // while the statement runs, at its snapshot, as the rows are consumed.
 const (
-	scanBatch  = 1024
-	outerRows  = 24 * scanBatch
-	innerRows  = 2048
-	loadChunk  = 2048
+	scanBatch = 1024
+	outerRows = 24 * scanBatch
+	innerRows = 2048
+	loadChunk = 2048
 	// (a range, not an equality, so that the executor cannot hash the
 	// subquery once: it stays a per-row evaluation)
 	slowReadSQ = "SELECT count(*) FROM gc_outer o WHERE o.k < %d AND (SELECT count(*) FROM gc_inner i WHERE i.v >= o.v AND i.v <= o.v) = 1"

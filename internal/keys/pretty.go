@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -85,6 +86,12 @@ func prettyValue(b []byte) (string, []byte, bool) {
 			return "", b, false
 		}
 		return FormatDecimal(neg, digits, exp, isNaN), rest, true
+	case Interval:
+		m, d, us, rest, err := decodeInterval(b, dir)
+		if err != nil {
+			return "", b, false
+		}
+		return fmt.Sprintf("%dmon%dd%dus", m, d, us), rest, true
 	default:
 		return "", b, false
 	}

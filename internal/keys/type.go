@@ -13,12 +13,13 @@ var ErrCorrupt = errors.New("corrupt key encoding")
 // Ascending type tags. The descending tag of a type is the bitwise
 // complement of its ascending tag.
 const (
-	tagNull    byte = 0x00
-	tagBool    byte = 0x10
-	tagInt     byte = 0x12
-	tagFloat   byte = 0x14
-	tagDecimal byte = 0x16
-	tagBytes   byte = 0x18
+	tagNull     byte = 0x00
+	tagBool     byte = 0x10
+	tagInt      byte = 0x12
+	tagFloat    byte = 0x14
+	tagDecimal  byte = 0x16
+	tagBytes    byte = 0x18
+	tagInterval byte = 0x1A
 )
 
 // Direction masks: every byte of an encoding is XORed with the mask.
@@ -40,6 +41,7 @@ const (
 	Bool
 	String
 	Decimal
+	Interval
 )
 
 // Bytes is the Type of byte strings, which share their encoding with String.
@@ -60,6 +62,8 @@ func (t Type) String() string {
 		return "String"
 	case Decimal:
 		return "Decimal"
+	case Interval:
+		return "Interval"
 	default:
 		return "Unknown"
 	}
@@ -96,6 +100,8 @@ func tagType(tag byte) (Type, byte) {
 		return Decimal, dir
 	case tagBytes:
 		return String, dir
+	case tagInterval:
+		return Interval, dir
 	default:
 		return Unknown, dir
 	}

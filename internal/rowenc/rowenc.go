@@ -24,11 +24,24 @@ func EncodeKeyDatum(b []byte, d types.Datum, desc bool) ([]byte, error) {
 		return keys.EncodeNullAscending(b), nil
 	}
 	switch d.Family() {
-	case types.IntFamily, types.TimestampFamily, types.DateFamily:
+	case types.IntFamily, types.TimestampFamily, types.DateFamily, types.TimestampTZFamily:
 		if desc {
 			return keys.EncodeIntDescending(b, d.Int()), nil
 		}
 		return keys.EncodeIntAscending(b, d.Int()), nil
+	case types.IntervalFamily:
+		v := d.Interval()
+		if desc {
+			return keys.EncodeIntervalDescending(b, v.Months, v.Days, v.Micros), nil
+		}
+		return keys.EncodeIntervalAscending(b, v.Months, v.Days, v.Micros), nil
+	case types.BytesFamily, types.UUIDFamily:
+		if desc {
+			return keys.EncodeStringDescending(b, d.Str()), nil
+		}
+		return keys.EncodeStringAscending(b, d.Str()), nil
+	case types.JSONFamily:
+		return encodeJSONKey(b, d, desc), nil
 	case types.FloatFamily:
 		if desc {
 			return keys.EncodeFloatDescending(b, d.Float()), nil
@@ -40,10 +53,11 @@ func EncodeKeyDatum(b []byte, d types.Datum, desc bool) ([]byte, error) {
 		}
 		return keys.EncodeBoolAscending(b, d.Bool()), nil
 	case types.StringFamily:
+		// character(n) compares without its trailing blanks; DecodeKeyDatum pads again.
 		if desc {
-			return keys.EncodeStringDescending(b, d.Str()), nil
+			return keys.EncodeStringDescending(b, d.TrimmedStr()), nil
 		}
-		return keys.EncodeStringAscending(b, d.Str()), nil
+		return keys.EncodeStringAscending(b, d.TrimmedStr()), nil
 	case types.DecimalFamily:
 		neg, digits, exp, nan := decimalParts(d.Decimal())
 		if desc {
@@ -94,7 +108,37 @@ func DecodeKeyDatum(b []byte, t types.T, desc bool) (types.Datum, []byte, error)
 		return types.Null, rest, nil
 	}
 	switch t.Family {
-	case types.IntFamily, types.TimestampFamily, types.DateFamily:
+	case types.JSONFamily:
+		return decodeJSONKey(b, desc)
+	case types.IntervalFamily:
+		dec := keys.DecodeIntervalAscending
+		if desc {
+			dec = keys.DecodeIntervalDescending
+		}
+		m, d, us, rest, err := dec(b)
+		if err != nil {
+			return types.Null, nil, err
+		}
+		return types.NewInterval(types.Span{Months: m, Days: d, Micros: us}), rest, nil
+	case types.BytesFamily, types.UUIDFamily:
+		dec := keys.DecodeStringAscending
+		if desc {
+			dec = keys.DecodeStringDescending
+		}
+		v, rest, err := dec(b)
+		if err != nil {
+			return types.Null, nil, err
+		}
+		if t.Family == types.UUIDFamily {
+			var u [16]byte
+			if len(v) != 16 {
+				return types.Null, nil, fmt.Errorf("uuid key of %d bytes: %w", len(v), keys.ErrCorrupt)
+			}
+			copy(u[:], v)
+			return types.NewUUID(u), rest, nil
+		}
+		return types.NewBytes(v), rest, nil
+	case types.IntFamily, types.TimestampFamily, types.DateFamily, types.TimestampTZFamily:
 		dec := keys.DecodeIntAscending
 		if desc {
 			dec = keys.DecodeIntDescending
@@ -106,6 +150,8 @@ func DecodeKeyDatum(b []byte, t types.T, desc bool) (types.Datum, []byte, error)
 		switch t.Family {
 		case types.TimestampFamily:
 			return types.NewTimestamp(v), rest, nil
+		case types.TimestampTZFamily:
+			return types.NewTimestampTZ(v), rest, nil
 		case types.DateFamily:
 			return types.NewDate(v), rest, nil
 		}
@@ -116,6 +162,9 @@ func DecodeKeyDatum(b []byte, t types.T, desc bool) (types.Datum, []byte, error)
 			dec = keys.DecodeFloatDescending
 		}
 		v, rest, err := dec(b)
+		if t.Width == 32 {
+			return types.NewFloat4(v), rest, err
+		}
 		return types.NewFloat(v), rest, err
 	case types.BoolFamily:
 		dec := keys.DecodeBoolAscending
@@ -130,6 +179,13 @@ func DecodeKeyDatum(b []byte, t types.T, desc bool) (types.Datum, []byte, error)
 			dec = keys.DecodeStringDescending
 		}
 		v, rest, err := dec(b)
+		if t.Bpchar {
+			d, cerr := types.CastString(v, t)
+			if err == nil {
+				err = cerr
+			}
+			return d, rest, err
+		}
 		return types.NewString(v), rest, err
 	case types.DecimalFamily:
 		dec := keys.DecodeDecimalAscending
@@ -178,6 +234,27 @@ func DecodeRowKey(key []byte, tableID uint32, pkTypes []types.T, desc []bool) ([
 
 const valueVersion = 1
 
+// Value tags: the first eight are the type families they were when the
+// format began; the rest extend it.
+const (
+	tagInt         byte = byte(types.IntFamily)
+	tagBool        byte = byte(types.BoolFamily)
+	tagFloat       byte = byte(types.FloatFamily)
+	tagDecimal     byte = byte(types.DecimalFamily)
+	tagString      byte = byte(types.StringFamily)
+	tagTimestamp   byte = byte(types.TimestampFamily)
+	tagDate        byte = byte(types.DateFamily)
+	tagTimestampTZ byte = 20
+	tagInterval    byte = 21
+	tagBytes       byte = 22
+	tagUUID        byte = 23
+	tagJSON        byte = 24
+	tagArray       byte = 25
+	tagFloat4      byte = 26
+	tagBpchar      byte = 27
+	tagNullElem    byte = 28 // a NULL array element
+)
+
 // EncodeRowValue encodes the non-NULL values of the given columns.
 func EncodeRowValue(b []byte, colIDs []uint32, vals []types.Datum) []byte {
 	b = append(b, valueVersion)
@@ -186,20 +263,7 @@ func EncodeRowValue(b []byte, colIDs []uint32, vals []types.Datum) []byte {
 			continue
 		}
 		b = binary.AppendUvarint(b, uint64(colIDs[i]))
-		b = append(b, byte(d.Family()))
-		switch d.Family() {
-		case types.IntFamily, types.BoolFamily, types.TimestampFamily, types.DateFamily:
-			b = binary.AppendVarint(b, d.Int())
-		case types.FloatFamily:
-			b = binary.BigEndian.AppendUint64(b, math.Float64bits(d.Float()))
-		case types.DecimalFamily:
-			s := d.Text()
-			b = binary.AppendUvarint(b, uint64(len(s)))
-			b = append(b, s...)
-		case types.StringFamily:
-			b = binary.AppendUvarint(b, uint64(len(d.Str())))
-			b = append(b, d.Str()...)
-		}
+		b = encodeValue(b, d)
 	}
 	return b
 }
@@ -215,6 +279,57 @@ func AppendNullColumn(b []byte, colID uint32) []byte {
 	return append(b, nullTag)
 }
 
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// encodeValue appends a tag and the value of d.
+func encodeValue(b []byte, d types.Datum) []byte {
+	if d.IsNull() {
+		return append(b, tagNullElem)
+	}
+	switch d.Family() {
+	case types.IntFamily, types.BoolFamily, types.TimestampFamily, types.DateFamily:
+		b = append(b, byte(d.Family()))
+		return binary.AppendVarint(b, d.Int())
+	case types.TimestampTZFamily:
+		return binary.AppendVarint(append(b, tagTimestampTZ), d.Int())
+	case types.FloatFamily:
+		if d.IsFloat4() {
+			return binary.BigEndian.AppendUint32(append(b, tagFloat4), math.Float32bits(float32(d.Float())))
+		}
+		return binary.BigEndian.AppendUint64(append(b, tagFloat), math.Float64bits(d.Float()))
+	case types.DecimalFamily:
+		return appendStr(append(b, tagDecimal), d.Text())
+	case types.StringFamily:
+		if d.IsBpchar() {
+			return appendStr(append(b, tagBpchar), d.Str())
+		}
+		return appendStr(append(b, tagString), d.Str())
+	case types.IntervalFamily:
+		v := d.Interval()
+		b = append(b, tagInterval)
+		b = binary.AppendVarint(b, int64(v.Months))
+		b = binary.AppendVarint(b, int64(v.Days))
+		return binary.AppendVarint(b, v.Micros)
+	case types.BytesFamily:
+		return appendStr(append(b, tagBytes), d.Str())
+	case types.UUIDFamily:
+		return append(append(b, tagUUID), d.Str()...)
+	case types.JSONFamily:
+		return appendStr(append(b, tagJSON), d.Str())
+	case types.ArrayFamily:
+		elems := d.Elems()
+		b = binary.AppendUvarint(append(b, tagArray), uint64(len(elems)))
+		for _, e := range elems {
+			b = encodeValue(b, e)
+		}
+		return b
+	}
+	panic(fmt.Sprintf("rowenc: cannot encode a value of family %d", d.Family()))
+}
+
 // DecodeRowValue calls fn for each column stored in a row value.
 func DecodeRowValue(b []byte, fn func(colID uint32, d types.Datum)) error {
 	if len(b) == 0 || b[0] != valueVersion {
@@ -226,56 +341,123 @@ func DecodeRowValue(b []byte, fn func(colID uint32, d types.Datum)) error {
 		if n <= 0 || len(b) < n+1 {
 			return fmt.Errorf("row value: corrupt column id")
 		}
-		if b[n] == nullTag {
+		if b[n] == nullTag { // an explicit NULL
 			b = b[n+1:]
 			fn(uint32(id), types.Null)
 			continue
 		}
-		fam := types.Family(b[n])
-		b = b[n+1:]
-		var d types.Datum
-		switch fam {
-		case types.IntFamily, types.BoolFamily, types.TimestampFamily, types.DateFamily:
-			v, m := binary.Varint(b)
-			if m <= 0 {
-				return fmt.Errorf("row value: corrupt integer")
-			}
-			b = b[m:]
-			switch fam {
-			case types.BoolFamily:
-				d = types.NewBool(v != 0)
-			case types.TimestampFamily:
-				d = types.NewTimestamp(v)
-			case types.DateFamily:
-				d = types.NewDate(v)
-			default:
-				d = types.NewInt(v)
-			}
-		case types.FloatFamily:
-			if len(b) < 8 {
-				return fmt.Errorf("row value: corrupt float")
-			}
-			d = types.NewFloat(math.Float64frombits(binary.BigEndian.Uint64(b)))
-			b = b[8:]
-		case types.DecimalFamily, types.StringFamily:
-			l, m := binary.Uvarint(b)
-			if m <= 0 || uint64(len(b)-m) < l {
-				return fmt.Errorf("row value: corrupt string")
-			}
-			s := string(b[m : m+int(l)])
-			b = b[m+int(l):]
-			if fam == types.StringFamily {
-				d = types.NewString(s)
-			} else {
-				var err error
-				if d, err = types.ParseDatum(types.Numeric, s); err != nil {
-					return fmt.Errorf("row value: %w", err)
-				}
-			}
-		default:
-			return fmt.Errorf("row value: unknown type tag %d", fam)
+		d, rest, err := decodeValue(b[n:])
+		if err != nil {
+			return err
 		}
+		b = rest
 		fn(uint32(id), d)
 	}
 	return nil
+}
+
+func readStr(b []byte) (string, []byte, error) {
+	l, m := binary.Uvarint(b)
+	if m <= 0 || uint64(len(b)-m) < l {
+		return "", nil, fmt.Errorf("row value: corrupt string")
+	}
+	return string(b[m : m+int(l)]), b[m+int(l):], nil
+}
+
+func readVarint(b []byte) (int64, []byte, error) {
+	v, m := binary.Varint(b)
+	if m <= 0 {
+		return 0, nil, fmt.Errorf("row value: corrupt integer")
+	}
+	return v, b[m:], nil
+}
+
+// decodeValue reads one tagged value.
+func decodeValue(b []byte) (types.Datum, []byte, error) {
+	if len(b) == 0 {
+		return types.Null, nil, fmt.Errorf("row value: missing type tag")
+	}
+	tag := b[0]
+	b = b[1:]
+	switch tag {
+	case tagNullElem:
+		return types.Null, b, nil
+	case tagInt, tagBool, tagTimestamp, tagDate, tagTimestampTZ:
+		v, rest, err := readVarint(b)
+		if err != nil {
+			return types.Null, nil, err
+		}
+		switch tag {
+		case tagBool:
+			return types.NewBool(v != 0), rest, nil
+		case tagTimestamp:
+			return types.NewTimestamp(v), rest, nil
+		case tagDate:
+			return types.NewDate(v), rest, nil
+		case tagTimestampTZ:
+			return types.NewTimestampTZ(v), rest, nil
+		}
+		return types.NewInt(v), rest, nil
+	case tagFloat:
+		if len(b) < 8 {
+			return types.Null, nil, fmt.Errorf("row value: corrupt float")
+		}
+		return types.NewFloat(math.Float64frombits(binary.BigEndian.Uint64(b))), b[8:], nil
+	case tagFloat4:
+		if len(b) < 4 {
+			return types.Null, nil, fmt.Errorf("row value: corrupt real")
+		}
+		return types.NewFloat4(float64(math.Float32frombits(binary.BigEndian.Uint32(b)))), b[4:], nil
+	case tagDecimal, tagString, tagBpchar, tagBytes, tagJSON:
+		s, rest, err := readStr(b)
+		if err != nil {
+			return types.Null, nil, err
+		}
+		switch tag {
+		case tagString:
+			return types.NewString(s), rest, nil
+		case tagBpchar:
+			return types.NewBpchar(s), rest, nil
+		case tagBytes:
+			return types.NewBytes(s), rest, nil
+		case tagJSON:
+			return types.NewJSONText(s), rest, nil
+		}
+		d, err := types.ParseDatum(types.Numeric, s)
+		if err != nil {
+			return types.Null, nil, fmt.Errorf("row value: %w", err)
+		}
+		return d, rest, nil
+	case tagInterval:
+		var v [3]int64
+		for i := range v {
+			var err error
+			if v[i], b, err = readVarint(b); err != nil {
+				return types.Null, nil, err
+			}
+		}
+		return types.NewInterval(types.Span{Months: int32(v[0]), Days: int32(v[1]), Micros: v[2]}), b, nil
+	case tagUUID:
+		if len(b) < 16 {
+			return types.Null, nil, fmt.Errorf("row value: corrupt uuid")
+		}
+		var u [16]byte
+		copy(u[:], b)
+		return types.NewUUID(u), b[16:], nil
+	case tagArray:
+		n, m := binary.Uvarint(b)
+		if m <= 0 || n > uint64(len(b)) {
+			return types.Null, nil, fmt.Errorf("row value: corrupt array")
+		}
+		b = b[m:]
+		elems := make([]types.Datum, n)
+		for i := range elems {
+			var err error
+			if elems[i], b, err = decodeValue(b); err != nil {
+				return types.Null, nil, err
+			}
+		}
+		return types.NewArray(elems), b, nil
+	}
+	return types.Null, nil, fmt.Errorf("row value: unknown type tag %d", tag)
 }

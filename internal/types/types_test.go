@@ -44,7 +44,7 @@ func TestParseDatum(t *testing.T) {
 		{Varchar(3), "abcd", "", pgerr.StringDataRightTrunc},
 		{Varchar(3), "abc", "abc", ""},
 		{Date, "2024-02-29", "2024-02-29", ""},
-		{Date, "2023-02-29", "", pgerr.InvalidTextRep},
+		{Date, "2023-02-29", "", pgerr.DatetimeFieldOverflow}, // PostgreSQL: date/time field value out of range,
 		{Timestamp, "2024-01-02 03:04:05.5", "2024-01-02 03:04:05.5", ""},
 		{Timestamp, "1960-01-01 00:00:00", "1960-01-01 00:00:00", ""},
 	} {
