@@ -157,6 +157,15 @@ func PushableAgg(c *planner.AggCall) bool {
 	if !pushableAggs[c.Name] || c.Distinct || c.Sep != nil || c.Filter != nil || len(c.Order) > 0 {
 		return false
 	}
+	// The partial states carry integer, numeric and float sums only (not
+	// interval sums).
+	if (c.Name == "sum" || c.Name == "avg") && c.Arg != nil {
+		switch c.Arg.Type().Family {
+		case types.IntFamily, types.FloatFamily, types.DecimalFamily:
+		default:
+			return false
+		}
+	}
 	return c.Arg == nil || Pushable(c.Arg)
 }
 
