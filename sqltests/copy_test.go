@@ -123,6 +123,26 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("after rollback: %d %v", cnt, err)
 	}
 
+	// A COPY larger than a gRPC message (4 MiB by default) into one
+	// range: the commit's prewrite goes out in several batches.
+	mustExecX("CREATE TABLE big_copy (k INT PRIMARY KEY, pad TEXT)")
+	var bigData strings.Builder
+	pad := strings.Repeat("p", 200)
+	for i := 0; i < 30000; i++ {
+		fmt.Fprintf(&bigData, "%d\t%s\n", i, pad)
+	}
+	if tag, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(bigData.String()), "COPY big_copy FROM STDIN"); err != nil || tag.RowsAffected() != 30000 {
+		t.Fatalf("a 6 MB COPY: %v %v", tag, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM big_copy WHERE length(pad) = 200").Scan(&cnt); err != nil || cnt != 30000 {
+		t.Fatalf("after the big COPY: %d %v", cnt, err)
+	}
+	// VACUUM and ANALYZE are accepted (there is nothing for them to do).
+	mustExecX("VACUUM ANALYZE big_copy")
+	if _, err := conn.Exec(ctx, "VACUUM no_such_table"); !errors.As(err, &pe) || pe.Code != "42P01" {
+		t.Fatalf("VACUUM of a missing table: %v", err)
+	}
+
 	// psql's \copy, text and CSV.
 	psql, err := exec.LookPath("psql")
 	if err != nil {

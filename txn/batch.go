@@ -61,7 +61,13 @@ func (c *Client) runIdx(ctx context.Context, keys [][]byte, idx []int, idempoten
 	return errors.Join(errs...)
 }
 
-// group splits sorted key indexes into runs that fall in one cached range.
+// maxBatchKeys bounds the keys of one batched request (a large
+// transaction's prewrite of one range becomes several requests in
+// parallel, each well below the gRPC message limit).
+const maxBatchKeys = 1024
+
+// group splits sorted key indexes into runs that fall in one cached range
+// (at most maxBatchKeys each).
 func (c *Client) group(ctx context.Context, keys [][]byte, idx []int) ([][]int, error) {
 	var out [][]int
 	for i := 0; i < len(idx); {
@@ -70,7 +76,7 @@ func (c *Client) group(ctx context.Context, keys [][]byte, idx []int) ([][]int, 
 			return nil, err
 		}
 		j := i + 1
-		for j < len(idx) && contains(d, keys[idx[j]]) {
+		for j < len(idx) && j-i < maxBatchKeys && contains(d, keys[idx[j]]) {
 			j++
 		}
 		out = append(out, idx[i:j])

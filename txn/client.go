@@ -157,7 +157,8 @@ func (c *Client) shardClient(ctx context.Context, node uint64) (api.ShardClient,
 	conn, ok := c.nodes.conns[addr]
 	if !ok {
 		var err error
-		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(shardConnectParams))
+		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(shardConnectParams),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
 		if err != nil {
 			return nil, addr, fmt.Errorf("dialing shard server n%d at %s: %w", node, addr, err)
 		}

@@ -31,6 +31,10 @@ type role struct {
 	stop func()
 }
 
+// maxGRPCMessage bounds gRPC messages between the roles: above a scan or
+// write batch of large rows (gRPC's default is 4 MiB).
+const maxGRPCMessage = 64 << 20
+
 // stopAll stops roles in reverse order of start.
 func stopAll(roles []role) {
 	for i := len(roles) - 1; i >= 0; i-- {
@@ -65,7 +69,7 @@ func startMeta(ctx context.Context, logger *slog.Logger, addr, dir string, inMem
 		lis.Close()
 		return role{}, "", err
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.MaxSendMsgSize(maxGRPCMessage))
 	api.RegisterMetaServer(gs, srv)
 	go gs.Serve(lis)
 	return role{name: "meta", stop: func() { gs.Stop(); srv.Close() }}, lis.Addr().String(), nil
@@ -90,7 +94,7 @@ func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir st
 		mc.Close()
 		return role{}, "", err
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.MaxSendMsgSize(maxGRPCMessage))
 	api.RegisterShardServer(gs, srv)
 	go gs.Serve(lis)
 	// Start's loops live as long as ctx, so it gets the long-lived one.

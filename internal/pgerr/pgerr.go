@@ -56,6 +56,7 @@ const (
 	InvalidCursorName           = "34000"
 	InsufficientPrivilege       = "42501"
 	BadCopyFileFormat           = "22P04"
+	ActiveSQLTransaction        = "25001"
 )
 
 // Error is an error with a SQLSTATE, shown to the client as an ErrorResponse.
