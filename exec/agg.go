@@ -63,7 +63,7 @@ func (st *aggState) add(v, sep types.Datum) error {
 			}
 			st.sumInt = s
 		default:
-			if _, err := decCtx.Add(&st.sumDec, &st.sumDec, v.AsDecimal()); err != nil {
+			if _, err := exactCtx.Add(&st.sumDec, &st.sumDec, v.AsDecimal()); err != nil {
 				return pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
 			}
 		}
@@ -110,17 +110,8 @@ func (st *aggState) result() (types.Datum, error) {
 		if c.T.Family == types.FloatFamily {
 			return types.NewFloat(st.sumFloat / float64(st.count)), nil
 		}
-		var q apd.Decimal
-		if _, err := decCtx.Quo(&q, &st.sumDec, apd.New(st.count, 0)); err != nil {
-			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
-		}
-		// PostgreSQL shows an average of integers with 16 fractional digits.
-		if q.Exponent > -16 || q.NumDigits()+int64(q.Exponent) < 20 {
-			if _, err := decCtx.Quantize(&q, &q, -16); err != nil {
-				return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
-			}
-		}
-		return types.NewDecimal(&q), nil
+		// numeric_avg is the sum divided by the count (numeric_div's scale).
+		return types.NewDecimal(numericDiv(&st.sumDec, apd.New(st.count, 0))), nil
 	case "min", "max":
 		return st.best, nil
 	case "bool_and", "bool_or":

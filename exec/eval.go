@@ -246,20 +246,16 @@ func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
 	var err error
 	switch op {
 	case planner.OpAdd:
-		_, err = decCtx.Add(&v, a, b)
+		_, err = exactCtx.Add(&v, a, b)
 	case planner.OpSub:
-		_, err = decCtx.Sub(&v, a, b)
+		_, err = exactCtx.Sub(&v, a, b)
 	case planner.OpMul:
-		_, err = decCtx.Mul(&v, a, b)
+		_, err = exactCtx.Mul(&v, a, b)
 	case planner.OpDiv:
-		if b.IsZero() {
+		if b.IsZero() && a.Form != apd.NaN {
 			return types.Null, errDivZero
 		}
-		_, err = decCtx.Quo(&v, a, b)
-		if err == nil {
-			_, err = decCtx.Quantize(&v, &v, min(-16, v.Exponent))
-			v.Reduce(&v)
-		}
+		v = *numericDiv(a, b)
 	case planner.OpMod:
 		if b.IsZero() {
 			return types.Null, errDivZero
