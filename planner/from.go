@@ -277,7 +277,13 @@ func finishScans(rel Rel) {
 			}
 		}
 		if r.On != nil {
-			r.LeftKeys, r.RightKeys, r.On = equiKeys(r.On, len(r.Left.Cols()))
+			// Append: a derived table's joins are finished when it is
+			// built and again with the enclosing query, and the second
+			// pass must keep the keys the first one took out of On.
+			lk, rk, rest := equiKeys(r.On, len(r.Left.Cols()))
+			r.LeftKeys = append(r.LeftKeys, lk...)
+			r.RightKeys = append(r.RightKeys, rk...)
+			r.On = rest
 		}
 		finishScans(r.Left)
 		finishScans(r.Right)

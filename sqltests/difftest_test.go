@@ -28,7 +28,7 @@ import (
 //
 //	SHARDSQL_FUZZ_SEED=n      the first round's seed (default: the time); a
 //	                          failure names its round's seed to replay
-//	SHARDSQL_FUZZ_QUERIES=n   queries in all (default 400; make fuzz-sql: 20000)
+//	SHARDSQL_FUZZ_QUERIES=n   queries in all (default 1000; make fuzz-sql: 20000)
 //	SHARDSQL_FUZZ_FEATURES=   window,cte,distinct_on: generate these too
 //	PG_BIN                    PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
 //
@@ -53,7 +53,7 @@ func TestDifferential(t *testing.T) {
 		}
 		seed = v
 	}
-	total := 400
+	total := 1000
 	if s := os.Getenv("SHARDSQL_FUZZ_QUERIES"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 {
@@ -101,7 +101,11 @@ func TestDifferential(t *testing.T) {
 		for i := 0; i < n && failures < maxFailures; i++ {
 			q := g.Query()
 			pr := pg.run(q.SQL)
+			t0 := time.Now()
 			sr := sh.run(q.SQL)
+			if el := time.Since(t0); el > 5*time.Second {
+				t.Logf("seed %d query %d took %v on ShardSQL: %s", rseed, i+1, el.Round(time.Millisecond), q.SQL)
+			}
 			if diff := compareResults(q, pr, sr); diff != "" {
 				failures++
 				t.Errorf("seed %d (replay: SHARDSQL_FUZZ_SEED=%d SHARDSQL_FUZZ_QUERIES=%d), query %d: %s\n%s;\nPostgreSQL: %s\nShardSQL: %s\nsetup:\n%s;",

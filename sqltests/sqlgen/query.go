@@ -815,8 +815,12 @@ func (g *Gen) subqueryPred(ec *ectx) expr {
 // scalarSubquery returns at most one row: an aggregate without GROUP BY,
 // or ORDER BY 1 LIMIT 1 (deterministic: the one column is the order).
 func (g *Gen) scalarSubquery(ec *ectx, t Type) expr {
-	fromSQL, cols := g.from(selOpts{outer: ec.sc, qdepth: ec.qdepth + 1})
-	sc := &scope{cols: cols, outer: ec.sc}
+	outer := ec.sc
+	if ec.grouped {
+		outer = nil // see subqueryPred
+	}
+	fromSQL, cols := g.from(selOpts{outer: outer, qdepth: ec.qdepth + 1})
+	sc := &scope{cols: cols, outer: outer}
 	in := &ectx{sc: sc, qdepth: ec.qdepth + 1, depth: 2}
 	where := ""
 	if g.chance(0.7) {

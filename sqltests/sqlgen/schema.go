@@ -128,7 +128,7 @@ func (g *Gen) newTable(name string) *Table {
 	// duplicates and NULLs are common).
 	nrows := g.intn(25)
 	seen := map[string]bool{}
-	for len(t.Rows) < nrows {
+	for tries := 0; len(t.Rows) < nrows && tries < 1000; tries++ {
 		row := make([]string, ncols)
 		for i, c := range t.Cols {
 			row[i] = g.value(c.Type, i >= npk)
@@ -183,14 +183,6 @@ func (g *Gen) value(t Type, nullable bool) string {
 		return "NULL"
 	}
 	p := pool(t)
-	if !nullable && t == Numeric {
-		for {
-			v := p[g.intn(len(p))]
-			if v != "1.50" && v != "0.000" {
-				return v
-			}
-		}
-	}
 	if !nullable && t != Bool && g.chance(0.3) {
 		// More distinct keys than the pool has.
 		switch t {
@@ -200,6 +192,14 @@ func (g *Gen) value(t Type, nullable bool) string {
 			return fmt.Sprintf("'k%d'", g.intn(1000))
 		case Numeric:
 			return fmt.Sprintf("%d.%d", g.intn(2000)-1000, 1+g.intn(9))
+		}
+	}
+	if !nullable && t == Numeric {
+		for {
+			v := p[g.intn(len(p))]
+			if v != "1.50" && v != "0.000" {
+				return v
+			}
 		}
 	}
 	return p[g.intn(len(p))]
