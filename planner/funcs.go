@@ -45,6 +45,14 @@ func (s *scope) buildAgg(name string, fc *pg.FuncCall) (Expr, error) {
 	if name == "every" {
 		name = "bool_and"
 	}
+	// Not built yet, and they must not be ignored: FILTER changes every
+	// aggregate's result, ORDER BY string_agg's.
+	if fc.AggFilter != nil {
+		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "FILTER in aggregate calls is not supported yet")
+	}
+	if len(fc.AggOrder) > 0 && name == "string_agg" {
+		return nil, errAt(pgerr.FeatureNotSupported, fc.Location, "ORDER BY in string_agg is not supported yet")
+	}
 	a := &AggCall{Name: name, Distinct: fc.AggDistinct}
 	inner := s.with(s.cols)
 	inner.inAgg = true
