@@ -231,6 +231,12 @@ func roundFunc(name string, args []types.Datum) (types.Datum, error) {
 	if _, err := c.Quantize(&out, d, -places); err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
 	}
+	if places < 0 {
+		// round(x, -n) has scale 0 (12345680, not 1234568E+1).
+		if _, err := c.Quantize(&out, &out, 0); err != nil {
+			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+		}
+	}
 	return types.NewDecimal(&out), nil
 }
 
@@ -253,7 +259,14 @@ func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
 		}
 		v = math.Log(x)
 	}
-	if math.IsInf(v, 0) || math.IsNaN(v) {
+	// Infinity and NaN in give Infinity and NaN out (sqrt('Infinity')),
+	// only a finite input overflowing is an error.
+	inInf, inNaN := math.IsInf(x, 0), math.IsNaN(x)
+	if name == "power" {
+		y := args[1].AsFloat()
+		inInf, inNaN = inInf || math.IsInf(y, 0), inNaN || math.IsNaN(y)
+	}
+	if (math.IsInf(v, 0) && !inInf) || (math.IsNaN(v) && !inNaN) {
 		return types.Null, pgerr.New(pgerr.NumericOutOfRange, "value out of range: overflow")
 	}
 	if t.Family == types.DecimalFamily {

@@ -429,6 +429,10 @@ func (g *Gen) exprOf(ec *ectx, t Type) expr {
 	case r < 67 && t != Bool:
 		a, b := g.exprOf(c, t), g.exprOf(c, t)
 		return expr{sql: fmt.Sprintf("NULLIF(%s, %s)", a.sql, b.sql), bound: a.bound, cnst: a.cnst && b.cnst}
+	case r < 73:
+		if e, ok := g.funcExpr(c, t); ok {
+			return e
+		}
 	}
 	switch t {
 	case Bool:
@@ -793,7 +797,16 @@ func (g *Gen) subqueryPred(ec *ectx) expr {
 		// results are not supported yet" (0A000); keep them uncorrelated.
 		o.outer = nil
 	}
-	switch g.intn(3) {
+	switch g.intn(4) {
+	case 3:
+		if t == Bool {
+			t = Int4
+			o.types = []Type{t}
+		}
+		sub, _ := g.selectStmt(o)
+		x := g.exprOf(&ectx{sc: ec.sc, grouped: ec.grouped, keys: ec.keys, all: ec.all, aggOK: ec.aggOK, depth: 3, qdepth: ec.qdepth + 1}, t)
+		op := g.pick([]string{"=", "<>", "<", ">="})
+		return expr{sql: "(" + x.sql + " " + op + " " + g.pick([]string{"ANY", "ALL", "SOME"}) + " (" + sub + "))"}
 	case 0:
 		sub, _ := g.selectStmt(o)
 		return expr{sql: "(" + g.pick([]string{"", "NOT "}) + "EXISTS (" + sub + "))"}
@@ -833,4 +846,56 @@ func (g *Gen) scalarSubquery(ec *ectx, t Type) expr {
 	e := g.exprOf(in, t)
 	dir := g.pick([]string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"})
 	return expr{sql: "(SELECT " + e.sql + " FROM " + fromSQL + where + " ORDER BY 1" + dir + " LIMIT 1)", bound: e.bound}
+}
+
+// funcExpr is a scalar function call returning t (ok false if none fits).
+func (g *Gen) funcExpr(ec *ectx, t Type) (expr, bool) {
+	switch t {
+	case Int4:
+		switch g.intn(3) {
+		case 0:
+			a := g.exprOf(ec, Text)
+			return expr{sql: "length(" + a.sql + ")", bound: 1e4, cnst: a.cnst}, true
+		case 1:
+			a := g.exprOf(ec, Text)
+			return expr{sql: "strpos(" + a.sql + ", " + g.pick([]string{"'a'", "'b'", "''", "'l'"}) + ")", bound: 1e4, cnst: a.cnst}, true
+		default:
+			a := g.exprOf(ec, Int4)
+			return expr{sql: "mod(" + a.sql + ", " + g.pick([]string{"3", "-7", "10"}) + ")", bound: 10, cnst: a.cnst}, true
+		}
+	case Int8:
+		// int4 and int8 mixed: the result is bigint.
+		a, b := g.exprOf(ec, Int4), g.exprOf(ec, Int8)
+		for i := 0; i < 2 && a.bound+b.bound >= typeMax[Int8]; i++ {
+			b = g.wrap(b, Int8)
+		}
+		if a.bound+b.bound >= typeMax[Int8] {
+			return expr{}, false
+		}
+		return expr{sql: "(" + a.sql + " " + g.pick([]string{"+", "-"}) + " " + b.sql + ")", bound: a.bound + b.bound, cnst: a.cnst && b.cnst}, true
+	case Numeric:
+		a := g.exprOf(ec, Numeric)
+		switch g.intn(4) {
+		case 0:
+			return expr{sql: fmt.Sprintf("round(%s, %d)", a.sql, g.intn(4)-1), bound: a.bound + 10, cnst: a.cnst}, true
+		case 1:
+			return expr{sql: fmt.Sprintf("trunc(%s, %d)", a.sql, g.intn(3)), bound: a.bound, cnst: a.cnst}, true
+		case 2:
+			return expr{sql: g.pick([]string{"floor", "ceil", "round", "trunc", "sign"}) + "(" + a.sql + ")", bound: a.bound + 1, cnst: a.cnst}, true
+		default:
+			return expr{sql: "CASE " + a.sql + " WHEN 0 THEN 1.5 WHEN " + g.compareLiteral(Numeric).sql + " THEN -2 ELSE " + a.sql + " END", bound: a.bound + 2, cnst: a.cnst}, true
+		}
+	case Float8:
+		a := g.exprOf(ec, Float8)
+		switch g.intn(2) {
+		case 0:
+			return expr{sql: g.pick([]string{"floor", "ceil", "round", "trunc", "sign"}) + "(" + a.sql + ")", bound: a.bound + 1, cnst: a.cnst}, true
+		default:
+			return expr{sql: "sqrt(abs(" + a.sql + "))", bound: math.Sqrt(a.bound) + 1, cnst: a.cnst}, true
+		}
+	case Text:
+		a := g.exprOf(ec, Text)
+		return expr{sql: "CASE " + a.sql + " WHEN 'a' THEN 'A' WHEN " + g.compareLiteral(Text).sql + " THEN NULL ELSE " + a.sql + " END", cnst: a.cnst}, true
+	}
+	return expr{}, false
 }
