@@ -49,7 +49,12 @@ type ectx struct {
 }
 
 // limits of the integer types (as bounds on |value|).
-var typeMax = map[Type]float64{Int4: 2147483647, Int8: 9223372036854775807, Numeric: 1e100, Float8: 1e300}
+//
+// Doubles are kept below 2^53 outside risky contexts: PostgreSQL's
+// shortest-exact output (Ryu) differs from the shortest form for some
+// large doubles (see the report of the differential test:
+// 1000000000001000000::float8 prints as 1.0000000000009999e+18 there).
+var typeMax = map[Type]float64{Int4: 2147483647, Int8: 9223372036854775807, Numeric: 1e100, Float8: 9e15}
 
 // expr is a generated expression: its SQL, a bound on its absolute value
 // (numeric types) and whether it is a constant.
@@ -609,7 +614,9 @@ func (g *Gen) textExpr(ec *ectx) expr {
 // aggregate is an aggregate call returning t; its arguments reference
 // the query's own columns only (not the keys: any column of the level).
 func (g *Gen) aggregate(ec *ectx, t Type) expr {
-	in := &ectx{sc: &scope{cols: g.levelCols(ec)}, risky: ec.risky, qdepth: ec.qdepth + 1, depth: 2}
+	// Never risky: PostgreSQL moves HAVING conditions on group keys
+	// into WHERE, so it may not aggregate the rows ShardSQL does.
+	in := &ectx{sc: &scope{cols: g.levelCols(ec)}, qdepth: ec.qdepth + 1, depth: 2}
 	in.qdepth = ec.qdepth + 2 // no subqueries inside aggregates
 	arg := func(t Type) string {
 		if g.chance(0.5) {
