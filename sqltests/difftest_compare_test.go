@@ -314,13 +314,14 @@ func picksAmongEqual(sql string) bool {
 	return false
 }
 
-// numericsByValue rewrites numeric values without trailing fractional zeros.
+// numericsByValue rewrites numeric values, and text that is a numeric's
+// text (CAST(n AS text) of a group key), without trailing fractional zeros.
 func numericsByValue(r qresult) qresult {
 	out := qresult{oids: r.oids, err: r.err}
 	for _, row := range r.rows {
 		nr := make([]*string, len(row))
 		for i, v := range row {
-			if v != nil && r.oids[i] == oidNumeric && strings.Contains(*v, ".") {
+			if v != nil && (r.oids[i] == oidNumeric || looksNumeric(*v)) && strings.Contains(*v, ".") {
 				t := strings.TrimRight(strings.TrimRight(*v, "0"), ".")
 				if t == "-0" {
 					t = "0"
@@ -332,6 +333,11 @@ func numericsByValue(r qresult) qresult {
 		out.rows = append(out.rows, nr)
 	}
 	return out
+}
+
+func looksNumeric(s string) bool {
+	_, _, err := new(apd.Decimal).SetString(s)
+	return err == nil
 }
 
 // compareStrict compares values exactly (doubles within the tolerance).

@@ -112,7 +112,7 @@ func Compare(a, b Datum) int {
 			if a.fam == FloatFamily || b.fam == FloatFamily {
 				return compareFloat(a.AsFloat(), b.AsFloat())
 			}
-			return a.AsDecimal().Cmp(b.AsDecimal())
+			return compareDecimal(a.AsDecimal(), b.AsDecimal()) // NaN above every integer
 		}
 		return cmp.Compare(a.fam, b.fam)
 	}

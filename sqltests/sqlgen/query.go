@@ -154,6 +154,14 @@ func (g *Gen) fromItem(o selOpts) (string, []col) {
 			names = append(names, n)
 			cols = append(cols, col{a + "." + n, t})
 		}
+		if g.chance(0.2) {
+			// LIMIT under an ORDER BY of every column: defined.
+			var ord []string
+			for i := range types {
+				ord = append(ord, fmt.Sprintf("%d%s", i+1, g.pick([]string{"", " DESC", " NULLS FIRST"})))
+			}
+			sub += fmt.Sprintf(" ORDER BY %s LIMIT %d", strings.Join(ord, ", "), g.intn(8))
+		}
 		return fmt.Sprintf("(%s) AS %s(%s)", sub, a, strings.Join(names, ", ")), cols
 	}
 	if len(o.ctes) > 0 && g.chance(0.4) {
@@ -900,6 +908,13 @@ func (g *Gen) funcExpr(ec *ectx, t Type) (expr, bool) {
 		default:
 			return expr{sql: "sqrt(abs(" + a.sql + "))", bound: math.Sqrt(a.bound) + 1, cnst: a.cnst}, true
 		}
+	case Bool:
+		if g.chance(0.5) {
+			a := g.exprOf(ec, Int4)
+			return expr{sql: "CAST(" + a.sql + " AS boolean)", cnst: a.cnst}, true
+		}
+		a := g.exprOf(ec, Bool)
+		return expr{sql: "(CAST(" + a.sql + " AS int) = 1)", cnst: a.cnst}, true
 	case Text:
 		a := g.exprOf(ec, Text)
 		return expr{sql: "CASE " + a.sql + " WHEN 'a' THEN 'A' WHEN " + g.compareLiteral(Text).sql + " THEN NULL ELSE " + a.sql + " END", cnst: a.cnst}, true

@@ -151,7 +151,7 @@ var (
 	int4Vals    = []string{"0", "1", "-1", "2", "3", "5", "7", "10", "-7", "42", "100", "2147483647", "-2147483648"}
 	int8Vals    = []string{"0", "1", "-1", "2", "3", "5", "10", "-7", "42", "10000000000", "9223372036854775807", "-9223372036854775808"}
 	textVals    = []string{"''", "'a'", "'ab'", "'abc'", "'B'", "'b%'", "'x_y'", "'hello'", "'Hello'", "' a'", "'zz'", "'a b'"}
-	numericVals = []string{"0", "1.5", "-3.25", "100.001", "99999.99", "-0.5", "12345678.9", "2", "1.50", "0.000", "-7", "3.14159"}
+	numericVals = []string{"0", "1.5", "-3.25", "100.001", "99999.99", "-0.5", "12345678.9", "2", "1.50", "0.000", "-7", "3.14159", "'NaN'"}
 	boolVals    = []string{"true", "false"}
 	// Dyadic fractions: sums of these are exact in float64 whatever the
 	// order of addition.
@@ -197,7 +197,7 @@ func (g *Gen) value(t Type, nullable bool) string {
 	if !nullable && t == Numeric {
 		for {
 			v := p[g.intn(len(p))]
-			if v != "1.50" && v != "0.000" {
+			if v != "1.50" && v != "0.000" && v != "'NaN'" {
 				return v
 			}
 		}
