@@ -114,6 +114,9 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		case types.FloatFamily:
 			return types.NewFloat(float64(sign(a.Float()))), nil
 		}
+		if a.Decimal().Form == apd.NaN {
+			return a, nil // sign('NaN'::numeric) is NaN
+		}
 		return types.NewDecimal(apd.New(int64(a.Decimal().Sign()), 0)), nil
 	case "round", "trunc", "floor", "ceil":
 		return roundFunc(f.Name, args)
