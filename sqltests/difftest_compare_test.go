@@ -392,15 +392,15 @@ func compareStrict(q sqlgen.Query, pg, sh qresult) string {
 		return ""
 	}
 	// Rows that sort equal (1.5 and 1.50, 0 and -0) may come in any
-	// order: compare each run of them as a multiset, and the last run
-	// of a LIMITed result only by sort order (which of the equal rows
-	// made the cut is not defined).
+	// order: compare each run of them as a multiset, and the first and
+	// last runs of a LIMIT/OFFSET result only by sort order (which of
+	// the equal rows made the cut is not defined).
 	for s := 0; s < len(pg.rows); {
 		e := s + 1
 		for e < len(pg.rows) && cmpRows(oids, q.Order, pg.rows[s], pg.rows[e]) == 0 {
 			e++
 		}
-		if q.Limited && e == len(pg.rows) {
+		if q.Limited && (s == 0 || e == len(pg.rows)) {
 			for i := s; i < e; i++ {
 				if cmpRows(oids, q.Order, pg.rows[s], sh.rows[i]) != 0 {
 					return fmt.Sprintf("different rows at position %d (ordered)", i+1)
