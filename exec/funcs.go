@@ -224,15 +224,23 @@ func roundFunc(name string, args []types.Datum) (types.Datum, error) {
 		c.Rounding = apd.RoundHalfUp
 	case "trunc":
 		c.Rounding = apd.RoundDown
-	case "floor":
-		c.Rounding = apd.RoundFloor
-		places = 0
-	case "ceil":
-		c.Rounding = apd.RoundCeiling
+	case "floor", "ceil":
+		// Truncate, then step: apd's Quantize with RoundCeiling gives
+		// ceil(0.001) = 0 (the discarded digits outnumber the kept).
+		c.Rounding = apd.RoundDown
 		places = 0
 	}
 	if _, err := c.Quantize(&out, d, -places); err != nil {
 		return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+	}
+	if d.Form == apd.Finite && ((name == "ceil" && d.Cmp(&out) > 0) || (name == "floor" && d.Cmp(&out) < 0)) {
+		step := apd.New(1, 0)
+		if name == "floor" {
+			step.Negative = true
+		}
+		if _, err := exactCtx.Add(&out, &out, step); err != nil {
+			return types.Null, pgerr.Wrap(err, pgerr.NumericOutOfRange, name)
+		}
 	}
 	if places < 0 {
 		// round(x, -n) has scale 0 (12345680, not 1234568E+1).

@@ -86,6 +86,7 @@ type Gen struct {
 	F      Features
 	Tables []*Table
 	alias  int
+	noNull bool // no NULL literals (see selectStmt)
 }
 
 // New returns a generator for seed with 2-4 random tables (not yet created).
