@@ -289,8 +289,9 @@ func (g *Gen) selectStmt(o selOpts) (string, []Type) {
 	// In a risky select list no NULL literal: PostgreSQL folds a strict
 	// operator with a NULL constant to NULL at plan time, so NULL + (x %
 	// 0) never fails there.
+	prevNoNull := g.noNull
 	g.noNull = o.risky
-	defer func() { g.noNull = false }()
+	defer func() { g.noNull = prevNoNull }()
 	for i, t := range types {
 		var e expr
 		if grouped {
