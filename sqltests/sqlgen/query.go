@@ -212,6 +212,23 @@ func (g *Gen) from(o selOpts) (string, []col) {
 			}
 			return strings.Join(cs, " AND ")
 		}
+		if i == 1 && g.chance(0.15) {
+			// USING a column name both sides have with the same type
+			// (only after a single item: a name appearing twice on the
+			// left would be ambiguous).
+			var names []string
+			for _, p := range pairs {
+				ln, rn := p[0].ref[strings.Index(p[0].ref, ".")+1:], p[1].ref[strings.Index(p[1].ref, ".")+1:]
+				if ln == rn && p[0].typ == p[1].typ {
+					names = append(names, ln)
+				}
+			}
+			if len(names) > 0 {
+				sql += " " + g.pick([]string{"JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"}) + " " + isql + " USING (" + g.pick(names) + ")"
+				cols = all
+				continue
+			}
+		}
 		switch r := g.intn(10); {
 		case r < 4:
 			sql += " JOIN " + isql + " ON " + cond()
