@@ -62,6 +62,7 @@ type expr struct {
 	sql   string
 	bound float64
 	cnst  bool
+	lit   bool // a plain literal
 }
 
 func (g *Gen) pick(s []string) string { return s[g.intn(len(s))] }
@@ -399,28 +400,28 @@ func (g *Gen) columnRef(ec *ectx, t Type) (expr, bool) {
 // literal is a constant of type t.
 func (g *Gen) literal(t Type) expr {
 	if !g.noNull && g.chance(0.05) {
-		return expr{sql: "CAST(NULL AS " + t.SQL() + ")", cnst: true}
+		return expr{sql: "CAST(NULL AS " + t.SQL() + ")", cnst: true, lit: true}
 	}
 	switch t {
 	case Int4:
 		v := g.intn(21) - 10
-		return expr{sql: fmt.Sprint(v), bound: math.Abs(float64(v)), cnst: true}
+		return expr{sql: fmt.Sprint(v), bound: math.Abs(float64(v)), cnst: true, lit: true}
 	case Int8:
 		v := g.intn(21) - 10
-		return expr{sql: fmt.Sprintf("%d::bigint", v), bound: math.Abs(float64(v)), cnst: true}
+		return expr{sql: fmt.Sprintf("%d::bigint", v), bound: math.Abs(float64(v)), cnst: true, lit: true}
 	case Text:
-		return expr{sql: g.pick(textVals), cnst: true}
+		return expr{sql: g.pick(textVals), cnst: true, lit: true}
 	case Numeric:
 		s := g.pick([]string{"0", "1.5", "-3.25", "2", "0.5", "100.001", "1.50", "-7", "10"})
 		if !strings.Contains(s, ".") {
 			s += "::numeric"
 		}
-		return expr{sql: s, bound: 101, cnst: true}
+		return expr{sql: s, bound: 101, cnst: true, lit: true}
 	case Bool:
-		return expr{sql: g.pick(boolVals), cnst: true}
+		return expr{sql: g.pick(boolVals), cnst: true, lit: true}
 	default:
 		s := g.pick([]string{"0", "1.5", "-2.25", "0.5", "3.75", "1024", "-1"})
-		return expr{sql: "(" + s + ")::float8", bound: 1024, cnst: true}
+		return expr{sql: "(" + s + ")::float8", bound: 1024, cnst: true, lit: true}
 	}
 }
 
@@ -434,11 +435,23 @@ func (g *Gen) compareLiteral(t Type) expr {
 	if t != Text && t != Bool {
 		v = "CAST(" + v + " AS " + t.SQL() + ")"
 	}
-	return expr{sql: v, bound: typeMax[t], cnst: true}
+	return expr{sql: v, bound: typeMax[t], cnst: true, lit: true}
 }
 
-// exprOf generates an expression of type t.
+// exprOf generates an expression of type t. In risky contexts a
+// constant subexpression is a plain literal: PostgreSQL folds constants
+// at plan time (CASE WHEN <false> THEN x END is NULL, and NULL - (a / a)
+// then NULL too), so around a constant that folds to NULL it never
+// evaluates what may fail.
 func (g *Gen) exprOf(ec *ectx, t Type) expr {
+	e := g.exprOf1(ec, t)
+	if ec.risky && e.cnst && !e.lit {
+		return g.literal(t)
+	}
+	return e
+}
+
+func (g *Gen) exprOf1(ec *ectx, t Type) expr {
 	if ec.depth > 2 {
 		return g.leaf(ec, t)
 	}
@@ -713,7 +726,8 @@ func (g *Gen) caseExpr(ec *ectx, t Type) expr {
 		cnst = cnst && w.cnst && v.cnst
 		b.WriteString(" WHEN " + w.sql + " THEN " + v.sql)
 	}
-	if g.chance(0.7) {
+	if ec.risky || g.chance(0.7) {
+		// (Risky: no CASE that folds to NULL, see exprOf.)
 		v := g.exprOf(ec, t)
 		bound = math.Max(bound, v.bound)
 		cnst = cnst && v.cnst
