@@ -2,10 +2,11 @@ package exec
 
 import (
 	"errors"
-	"github.com/cockroachdb/apd/v3"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
