@@ -576,7 +576,8 @@ func (g *Gen) arith(ec *ectx, t Type) expr {
 			return math.Min(x.bound, y.bound)
 		}
 	}
-	safe := !ec.risky || (a.cnst && b.cnst)
+	// Doubles stay below 2^53 even in risky contexts (typeMax).
+	safe := !ec.risky || (a.cnst && b.cnst) || t == Float8
 	if safe {
 		lim := typeMax[t]
 		for i := 0; i < 3 && bound(a, b) >= lim; i++ {
