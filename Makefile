@@ -5,7 +5,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build run test bench bench-queries proto lint compat clean
+.PHONY: build run test bench bench-queries proto lint compat fuzz-sql clean
 
 build:
 	$(GO) build -o bin/shardsql ./cmd/shardsql
@@ -43,6 +43,13 @@ lint:
 # compat runs the sqllogictest corpus against PostgreSQL 15 and ShardSQL.
 compat: build
 	scripts/compat.sh
+
+# fuzz-sql runs the randomized differential test against PostgreSQL 15 at
+# length (FUZZ_QUERIES queries; SHARDSQL_FUZZ_SEED and
+# SHARDSQL_FUZZ_FEATURES pass through from the environment).
+FUZZ_QUERIES ?= 20000
+fuzz-sql:
+	SHARDSQL_FUZZ_QUERIES=$(FUZZ_QUERIES) $(GO) test -count=1 -timeout 3h -run '^TestDifferential$$' -v ./sqltests/
 
 clean:
 	rm -rf bin

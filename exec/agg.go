@@ -122,7 +122,7 @@ func (st *aggState) add(v, sep types.Datum) error {
 			}
 			st.sumInt = s
 		default:
-			if _, err := decCtx.Add(&st.sumDec, &st.sumDec, v.AsDecimal()); err != nil {
+			if _, err := exactCtx.Add(&st.sumDec, &st.sumDec, v.AsDecimal()); err != nil {
 				return pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
 			}
 		}

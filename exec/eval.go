@@ -259,11 +259,11 @@ func arith(op planner.BinOp, l, r types.Datum, t types.T) (types.Datum, error) {
 	var err error
 	switch op {
 	case planner.OpAdd:
-		_, err = decCtx.Add(&v, a, b)
+		_, err = exactCtx.Add(&v, a, b)
 	case planner.OpSub:
-		_, err = decCtx.Sub(&v, a, b)
+		_, err = exactCtx.Sub(&v, a, b)
 	case planner.OpMul:
-		_, err = decCtx.Mul(&v, a, b)
+		_, err = exactCtx.Mul(&v, a, b)
 	case planner.OpDiv:
 		return numericDiv(a, b)
 	case planner.OpMod:

@@ -119,6 +119,9 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 		case types.FloatFamily:
 			return types.NewFloat(float64(sign(a.Float()))), nil
 		}
+		if a.Decimal().Form == apd.NaN {
+			return a, nil // sign('NaN'::numeric) is NaN
+		}
 		return types.NewDecimal(apd.New(int64(a.Decimal().Sign()), 0)), nil
 	case "round", "trunc", "floor", "ceil":
 		return roundFunc(f.Name, args)
@@ -289,7 +292,14 @@ func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
 		}
 		v = math.Log(x)
 	}
-	if math.IsInf(v, 0) || math.IsNaN(v) {
+	// Infinity and NaN in give Infinity and NaN out (sqrt('Infinity')),
+	// only a finite input overflowing is an error.
+	inInf, inNaN := math.IsInf(x, 0), math.IsNaN(x)
+	if name == "power" {
+		y := args[1].AsFloat()
+		inInf, inNaN = inInf || math.IsInf(y, 0), inNaN || math.IsNaN(y)
+	}
+	if (math.IsInf(v, 0) && !inInf) || (math.IsNaN(v) && !inNaN) {
 		return types.Null, pgerr.New(pgerr.NumericOutOfRange, "value out of range: overflow")
 	}
 	if t.Family == types.DecimalFamily {

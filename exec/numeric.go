@@ -245,3 +245,7 @@ func regexSubstring(s, pattern string) (types.Datum, error) {
 	}
 	return types.NewString(s[m[0]:m[1]]), nil
 }
+
+// exactCtx does numeric addition, subtraction and multiplication without
+// rounding (PostgreSQL's numeric keeps every digit of those).
+var exactCtx = apd.BaseContext.WithPrecision(1000)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cockroachdb/apd/v3"
+
 	"github.com/shardsql/shardsql/internal/pgerr"
 	"github.com/shardsql/shardsql/internal/types"
 	"github.com/shardsql/shardsql/planner"
@@ -173,13 +175,20 @@ func datumKey(b *strings.Builder, d types.Datum) {
 		b.WriteString("n")
 		b.WriteString(strconv.FormatInt(d.Int(), 10))
 	case types.DecimalFamily:
-		var x = *d.Decimal()
-		x.Reduce(&x)
+		// Reduce into a fresh decimal: a copy of the datum's would share
+		// its coefficient's storage, and reducing it would change the
+		// datum itself.
+		var x apd.Decimal
+		x.Reduce(d.Decimal())
 		b.WriteString("n")
 		b.WriteString(x.Text('f'))
 	case types.FloatFamily:
 		b.WriteString("f")
-		b.WriteString(types.FormatFloat(d.Float()))
+		f := d.Float()
+		if f == 0 {
+			f = 0 // -0 = 0
+		}
+		b.WriteString(types.FormatFloat(f))
 	case types.StringFamily:
 		s := d.TrimmedStr() // character(n) values are equal without their padding
 		b.WriteString("s")

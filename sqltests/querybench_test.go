@@ -6,8 +6,6 @@ import (
 	"math/rand"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -59,7 +57,7 @@ func TestQueryBench(t *testing.T) {
 		}
 	}()
 
-	pgAddr, pgVersion := startPostgres(t)
+	pgAddr, pgVersion := startBenchPostgres(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d := startDemo(t, "--shards", "3", "--data-dir", dataDir)
 	pg := connectAs(t, pgAddr, "postgres")
@@ -327,10 +325,9 @@ func connectAs(t testing.TB, addr, user string) *pgx.Conn {
 	return conn
 }
 
-// startPostgres runs PostgreSQL 15 from a temporary data directory on a
-// spare loopback port (as the postgres user when the test runs as root),
-// with default settings, and returns its address and version.
-func startPostgres(t *testing.T) (addr, version string) {
+// startBenchPostgres runs PostgreSQL 15 (PG_BIN, or Debian's path) with
+// default settings and returns its address and version.
+func startBenchPostgres(t *testing.T) (addr, version string) {
 	t.Helper()
 	bin := os.Getenv("PG_BIN")
 	if bin == "" {
@@ -339,39 +336,7 @@ func startPostgres(t *testing.T) (addr, version string) {
 	if _, err := os.Stat(filepath.Join(bin, "postgres")); err != nil {
 		t.Fatalf("PostgreSQL 15 not found in %s (apt-get install -y postgresql-15): %v", bin, err)
 	}
-	dir, err := os.MkdirTemp("", "shardsql-bench-pg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	asPG := func(name string, args ...string) *exec.Cmd {
-		if os.Getuid() == 0 {
-			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
-		}
-		return exec.Command(filepath.Join(bin, name), args...)
-	}
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatal(err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	if out, err := asPG("initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	addr = freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	if out, err := asPG("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start",
-		"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", port, dir)).CombinedOutput(); err != nil {
-		t.Fatalf("pg_ctl start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { asPG("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run() })
+	addr = startPostgres(t, bin)
 	conn := connectAs(t, addr, "postgres")
 	version = queryRows(t, conn, "SELECT version()")[0][0]
 	return addr, version

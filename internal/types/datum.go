@@ -90,7 +90,14 @@ func NewBool(v bool) Datum {
 func NewString(v string) Datum { return Datum{fam: StringFamily, s: v} }
 
 // NewDecimal returns a numeric datum; d must not be changed afterwards.
-func NewDecimal(d *apd.Decimal) Datum { return Datum{fam: DecimalFamily, d: d} }
+// A negative zero becomes zero (PostgreSQL's numeric has no -0).
+func NewDecimal(d *apd.Decimal) Datum {
+	if d.Negative && d.Form == apd.Finite && d.Coeff.Sign() == 0 {
+		d = new(apd.Decimal).Set(d)
+		d.Negative = false
+	}
+	return Datum{fam: DecimalFamily, d: d}
+}
 
 // NewTimestamp returns a timestamp datum from microseconds since the epoch.
 func NewTimestamp(micros int64) Datum { return Datum{fam: TimestampFamily, i: micros} }
@@ -152,7 +159,7 @@ func Compare(a, b Datum) int {
 			if a.fam == FloatFamily || b.fam == FloatFamily {
 				return compareFloat(a.AsFloat(), b.AsFloat())
 			}
-			return a.AsDecimal().Cmp(b.AsDecimal())
+			return compareDecimal(a.AsDecimal(), b.AsDecimal()) // NaN above every integer
 		}
 		return cmp.Compare(a.fam, b.fam)
 	}
