@@ -27,7 +27,8 @@ import (
 //	SHARDSQL_FUZZ_SEED=n      the first round's seed (default: the time); a
 //	                          failure names its round's seed to replay
 //	SHARDSQL_FUZZ_QUERIES=n   queries in all (default 1000; make fuzz-sql: 20000)
-//	SHARDSQL_FUZZ_FEATURES=   window,cte,distinct_on: generate these too
+//	SHARDSQL_FUZZ_FEATURES=   which of window,cte,distinct_on to generate
+//	                          (default: all; "none" for none)
 //	PG_BIN                    PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
 //
 // Each round of queriesPerRound queries gets fresh tables from its own
@@ -59,7 +60,14 @@ func TestDifferential(t *testing.T) {
 		}
 		total = v
 	}
-	features, err := sqlgen.ParseFeatures(os.Getenv("SHARDSQL_FUZZ_FEATURES"))
+	fs := os.Getenv("SHARDSQL_FUZZ_FEATURES")
+	switch fs {
+	case "":
+		fs = "window,cte,distinct_on"
+	case "none":
+		fs = ""
+	}
+	features, err := sqlgen.ParseFeatures(fs)
 	if err != nil {
 		t.Fatal(err)
 	}
