@@ -292,10 +292,10 @@ func (t *Txn) HasWritesIn(start, end []byte) bool {
 type scanOpts struct {
 	keysOnly  bool
 	unordered bool
-	program  []byte
-	limit    int
-	partial  func([]byte) error
-	stats    func(scanstat.Stat)
+	program   []byte
+	limit     int
+	partial   func([]byte) error
+	stats     func(scanstat.Stat)
 }
 
 func (t *Txn) scan(ctx context.Context, start, end []byte, o *scanOpts, fn func(key, value []byte) error) error {
