@@ -76,6 +76,17 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 			}
 		}
 		return best, nil
+	case "pg_sleep":
+		if !args[0].IsNull() && args[0].AsFloat() > 0 {
+			t := time.NewTimer(time.Duration(args[0].AsFloat() * float64(time.Second)))
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.ctx.Done():
+				return types.Null, pgerr.New(pgerr.QueryCanceled, "canceling statement due to user request")
+			}
+		}
+		return types.NewString(""), nil
 	case "now":
 		// The time zone is UTC (TimeZone is reported as UTC), so now() and
 		// CURRENT_TIMESTAMP are the wall-clock time in UTC.

@@ -387,6 +387,17 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return nil, err
 		}
 		return &Func{Name: "now", T: types.TimestampTZ}, nil
+	case "pg_sleep":
+		// Sleeps for a number of seconds (cancellable); its value is the
+		// empty string (PostgreSQL's void).
+		if err := nargs(1, 1); err != nil {
+			return nil, err
+		}
+		a, err := castTo(args[0], types.Float8)
+		if err != nil {
+			return nil, err
+		}
+		return &Func{Name: "pg_sleep", Args: []Expr{a}, T: types.Text}, nil
 	case "chr":
 		if err := nargs(1, 1); err != nil {
 			return nil, err

@@ -374,7 +374,7 @@ func (s *session) execute(m *pgproto3.Execute) error {
 		err = out.err
 	}
 	if err != nil {
-		return err
+		return s.describeError(err) // while the statement's context still tells a timeout
 	}
 	if out.buffer {
 		pt.started, pt.rows, pt.tag = true, out.rows, out.tag
@@ -409,6 +409,13 @@ func (s *session) sendPortalRows(pt *portal, max int) error {
 // by a CancelRequest, with the session's settings) and its cleanup.
 func (s *session) statementContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(s.srv.ctx)
+	if s.statementTimeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, s.statementTimeout, errStatementTimeout)
+		inner := cancel
+		cancel = func() { stop(); inner() }
+	}
+	s.stmtCtx = ctx
 	s.mu.Lock()
 	s.cancel = cancel
 	s.mu.Unlock()
@@ -421,6 +428,7 @@ func (s *session) statementContext() (context.Context, func()) {
 		s.cancel = nil
 		s.mu.Unlock()
 		cancel()
+		s.stmtCtx = nil
 	}
 }
 

@@ -55,6 +55,10 @@ type session struct {
 	lockTimeout time.Duration
 	// noPushdown is SET shardsql.pushdown = off.
 	noPushdown bool
+	// statementTimeout is statement_timeout (0: none); stmtCtx is the
+	// running statement's context, to tell its timeout from a cancel.
+	statementTimeout time.Duration
+	stmtCtx          context.Context
 	// memBudget is shardsql.max_statement_memory (0: the default).
 	memBudget int64
 
@@ -247,6 +251,7 @@ func (s *session) show(name string) error {
 		"transaction_isolation": s.currentIsolation(), "integer_datetimes": "on",
 		"default_transaction_isolation": s.defaultIsolation, "search_path": `"$user", public`,
 		"lock_timeout":                  formatMillis(s.lockTimeout),
+		"statement_timeout":             formatMillis(s.statementTimeout),
 		"shardsql.pushdown":             map[bool]string{false: "on", true: "off"}[s.noPushdown],
 		"shardsql.max_statement_memory": fmt.Sprintf("%dkB", memOrDefault(s.memBudget)>>10),
 	}
@@ -438,11 +443,19 @@ func (s *session) describeError(err error) error {
 			}
 		}
 	}
+	if s.stmtCtx != nil && errors.Is(context.Cause(s.stmtCtx), errStatementTimeout) &&
+		(pgerr.Code(err) == pgerr.QueryCanceled || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return pgerr.New(pgerr.QueryCanceled, "canceling statement due to statement timeout")
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return pgerr.New(pgerr.QueryCanceled, "canceling statement due to user request")
 	}
 	return err
 }
+
+// errStatementTimeout is the cause of a statement's context ending at
+// statement_timeout.
+var errStatementTimeout = errors.New("statement timeout")
 
 func (s *session) uniqueViolation(key []byte) error {
 	e := pgerr.New(pgerr.UniqueViolation, "duplicate key value violates unique constraint")

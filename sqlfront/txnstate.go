@@ -313,6 +313,16 @@ func (s *session) setVariable(vs *pg.VariableSetStmt) error {
 		if s.tx != nil {
 			s.tx.t.LockTimeout = s.lockTimeout
 		}
+	case "statement_timeout":
+		if vs.Kind == pg.VariableSetKind_VAR_SET_DEFAULT || vs.Kind == pg.VariableSetKind_VAR_RESET || len(vs.Args) == 0 {
+			s.statementTimeout = 0
+		} else {
+			d, err := parseDuration(vs.Args[0].GetAConst())
+			if err != nil {
+				return err
+			}
+			s.statementTimeout = d
+		}
 	case "shardsql.pushdown":
 		// off: shard servers return whole rows and the frontend does all
 		// the work (to measure what pushdown saves).
