@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"math"
@@ -76,6 +77,36 @@ func (r *runner) evalFunc(f *planner.Func, en *env) (types.Datum, error) {
 			}
 		}
 		return best, nil
+	case "current_setting":
+		if args[0].IsNull() {
+			return types.Null, nil
+		}
+		set, _ := r.ctx.Value(settingsKey{}).(Settings)
+		if set != nil {
+			if v, ok := set.Setting(args[0].Str()); ok {
+				return types.NewString(v), nil
+			}
+		}
+		if len(args) == 2 && !args[1].IsNull() && args[1].Bool() {
+			return types.Null, nil
+		}
+		return types.Null, pgerr.New(pgerr.UndefinedObject, "unrecognized configuration parameter %q", args[0].Str())
+	case "set_config":
+		if args[0].IsNull() {
+			return types.Null, pgerr.New(pgerr.NullValueNotAllowed, "SET requires parameter name")
+		}
+		set, _ := r.ctx.Value(settingsKey{}).(Settings)
+		if set == nil {
+			return types.Null, pgerr.New(pgerr.FeatureNotSupported, "set_config is not available here")
+		}
+		v := ""
+		if !args[1].IsNull() {
+			v = args[1].Str()
+		}
+		if err := set.SetSetting(args[0].Str(), v); err != nil {
+			return types.Null, err
+		}
+		return types.NewString(v), nil
 	case "pg_sleep":
 		if !args[0].IsNull() && args[0].AsFloat() > 0 {
 			t := time.NewTimer(time.Duration(args[0].AsFloat() * float64(time.Second)))
@@ -524,4 +555,18 @@ func (r *runner) evalSubquery(sq *planner.Subquery, en *env) (types.Datum, error
 		return types.Null, nil
 	}
 	return types.NewBool(all), nil
+}
+
+// Settings gives current_setting() and set_config() a session's settings.
+type Settings interface {
+	Setting(name string) (string, bool)
+	SetSetting(name, value string) error
+}
+
+type settingsKey struct{}
+
+// WithSettings returns a context under which statements read and change
+// the session's settings through set.
+func WithSettings(ctx context.Context, set Settings) context.Context {
+	return context.WithValue(ctx, settingsKey{}, set)
 }

@@ -387,6 +387,26 @@ func scalarFunc(name string, args []Expr, loc int32) (Expr, error) {
 			return nil, err
 		}
 		return &Func{Name: "now", T: types.TimestampTZ}, nil
+	case "current_setting", "set_config":
+		lo, hi := 1, 2
+		if name == "set_config" {
+			lo, hi = 3, 3
+		}
+		if err := nargs(lo, hi); err != nil {
+			return nil, err
+		}
+		cast := make([]Expr, len(args))
+		for i, a := range args {
+			t := types.Text
+			if (name == "current_setting" && i == 1) || (name == "set_config" && i == 2) {
+				t = types.Bool
+			}
+			var err error
+			if cast[i], err = castTo(a, t); err != nil {
+				return nil, err
+			}
+		}
+		return &Func{Name: name, Args: cast, T: types.Text}, nil
 	case "pg_sleep":
 		// Sleeps for a number of seconds (cancellable); its value is the
 		// empty string (PostgreSQL's void).

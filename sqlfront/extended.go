@@ -423,6 +423,7 @@ func (s *session) statementContext() (context.Context, func()) {
 		ctx = exec.WithoutPushdown(ctx)
 	}
 	ctx = exec.WithMemoryBudget(ctx, s.memBudget)
+	ctx = exec.WithSettings(ctx, sessionSettings{s})
 	return ctx, func() {
 		s.mu.Lock()
 		s.cancel = nil

@@ -55,6 +55,8 @@ type session struct {
 	lockTimeout time.Duration
 	// noPushdown is SET shardsql.pushdown = off.
 	noPushdown bool
+	// gucs are the text settings SET changed (settings.go).
+	gucs map[string]string
 	// statementTimeout is statement_timeout (0: none); stmtCtx is the
 	// running statement's context, to tell its timeout from a cancel.
 	statementTimeout time.Duration
@@ -245,17 +247,11 @@ func (s *session) complete(tag string) {
 }
 
 func (s *session) show(name string) error {
-	vals := map[string]string{
-		"server_version": "15.4", "server_version_num": "150004", "client_encoding": "UTF8",
-		"datestyle": "ISO, MDY", "timezone": "UTC", "standard_conforming_strings": "on",
-		"transaction_isolation": s.currentIsolation(), "integer_datetimes": "on",
-		"default_transaction_isolation": s.defaultIsolation, "search_path": `"$user", public`,
-		"lock_timeout":                  formatMillis(s.lockTimeout),
-		"statement_timeout":             formatMillis(s.statementTimeout),
-		"shardsql.pushdown":             map[bool]string{false: "on", true: "off"}[s.noPushdown],
-		"shardsql.max_statement_memory": fmt.Sprintf("%dkB", memOrDefault(s.memBudget)>>10),
+	if strings.EqualFold(name, "all") {
+		s.showAll()
+		return nil
 	}
-	v, ok := vals[strings.ToLower(name)]
+	v, ok := s.settingValue(name)
 	if !ok {
 		return pgerr.New(pgerr.UndefinedObject, "unrecognized configuration parameter %q", name)
 	}

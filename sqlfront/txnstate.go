@@ -348,6 +348,14 @@ func (s *session) setVariable(vs *pg.VariableSetStmt) error {
 			v := strings.ToLower(c.GetSval().GetSval())
 			s.defaultReadOnly = v == "on" || v == "true" || c.GetBoolval().GetBoolval()
 		}
+	default:
+		if err := s.setGeneric(vs); err != nil {
+			return err
+		}
+	}
+	if vs.Kind == pg.VariableSetKind_VAR_RESET || vs.Kind == pg.VariableSetKind_VAR_RESET_ALL {
+		s.complete("RESET")
+		return nil
 	}
 	s.complete("SET")
 	return nil

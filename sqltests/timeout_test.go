@@ -50,6 +50,11 @@ func TestStatementTimeout(t *testing.T) {
 	check("in a block", err, 0)
 	expectCode(t, simple, "SELECT 1", "25P02")
 	mustExec(t, simple, "ROLLBACK")
+	// A reported setting comes back as ParameterStatus, as PostgreSQL's does.
+	mustExec(t, simple, "SET application_name = 'probe'")
+	if v := simple.PgConn().ParameterStatus("application_name"); v != "probe" {
+		t.Errorf("ParameterStatus application_name = %q after SET, want probe", v)
+	}
 	mustExec(t, simple, "RESET statement_timeout")
 	expectRows(t, simple, "SHOW statement_timeout", "0")
 	expectRows(t, simple, "SELECT pg_sleep(0.3)", "")

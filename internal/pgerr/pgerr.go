@@ -57,6 +57,7 @@ const (
 	InsufficientPrivilege       = "42501"
 	BadCopyFileFormat           = "22P04"
 	ActiveSQLTransaction        = "25001"
+	NullValueNotAllowed         = "22004"
 )
 
 // Error is an error with a SQLSTATE, shown to the client as an ErrorResponse.
