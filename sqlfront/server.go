@@ -29,7 +29,13 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxTxnBytes bounds the writes of one transaction; 0: DefaultMaxTxnBytes.
 	MaxTxnBytes int
+	// MaxConnections bounds the client sessions at once; 0:
+	// DefaultMaxConnections.
+	MaxConnections int
 }
+
+// DefaultMaxConnections is PostgreSQL's default max_connections.
+const DefaultMaxConnections = 100
 
 // Server accepts PostgreSQL connections and serves them.
 type Server struct {
@@ -41,6 +47,8 @@ type Server struct {
 	seqs    *sequenceAllocator
 	// maxTxnBytes bounds the writes of one transaction.
 	maxTxnBytes int
+	// maxConns bounds the sessions at once.
+	maxConns int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,12 +90,16 @@ func New(cfg Config) *Server {
 		conns:       map[net.Conn]struct{}{},
 		sessions:    map[uint32]*session{},
 		maxTxnBytes: cfg.MaxTxnBytes,
+		maxConns:    cfg.MaxConnections,
 
 		heartbeatNow: make(chan struct{}, 1),
 		openTxns:     map[uint32]uint64{},
 	}
 	if s.maxTxnBytes <= 0 {
 		s.maxTxnBytes = DefaultMaxTxnBytes
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConnections
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.catalog.watch(ctx) }()
@@ -198,6 +210,13 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 				fatal(be, "08P01", fmt.Sprintf("unsupported frontend protocol %d.%d", m.ProtocolVersion>>16, m.ProtocolVersion&0xffff))
 				return nil, errors.New("bad protocol version")
 			}
+			s.mu.Lock()
+			full := len(s.sessions) >= s.maxConns
+			s.mu.Unlock()
+			if full {
+				fatal(be, "53300", "sorry, too many clients already")
+				return nil, errors.New("too many clients")
+			}
 			user := m.Parameters["user"]
 			if user == "" {
 				fatal(be, "28000", "no PostgreSQL user name specified in startup packet")
@@ -227,6 +246,9 @@ func (s *Server) startup(conn net.Conn, be *pgproto3.Backend) (*session, error) 
 			}
 			for _, p := range params {
 				be.Send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
+			}
+			if an := m.Parameters["application_name"]; an != "" {
+				sess.gucs = map[string]string{"application_name": an}
 			}
 			be.Send(&pgproto3.BackendKeyData{ProcessID: sess.pid, SecretKey: secret})
 			be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})

@@ -94,7 +94,22 @@ func (s *session) run() {
 		s.releaseHold()
 	}()
 	for {
+		// idle_in_transaction_session_timeout: a client that leaves a
+		// transaction open and idle that long is disconnected.
+		idle := s.idleInTxTimeout()
+		if idle > 0 && s.tx != nil {
+			s.conn.SetReadDeadline(time.Now().Add(idle))
+		} else {
+			s.conn.SetReadDeadline(time.Time{})
+		}
 		msg, err := s.be.Receive()
+		if ne := (net.Error)(nil); err != nil && idle > 0 && s.tx != nil && errors.As(err, &ne) && ne.Timeout() {
+			fatal(s.be, pgerr.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout")
+			return
+		}
+		if idle > 0 {
+			s.conn.SetReadDeadline(time.Time{}) // not idle now (a COPY may read on)
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && s.srv.ctx.Err() == nil {
 				// Malformed, truncated or oversized message: tell the client

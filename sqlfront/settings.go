@@ -3,7 +3,9 @@ package sqlfront
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -122,7 +124,13 @@ func (s *session) setGeneric(vs *pg.VariableSetStmt) error {
 	for _, a := range vs.Args {
 		parts = append(parts, settingText(a))
 	}
-	s.setSetting(name, strings.Join(parts, ", "))
+	v := strings.Join(parts, ", ")
+	if name == "idle_in_transaction_session_timeout" {
+		if _, err := parseSettingDuration(v); err != nil {
+			return err
+		}
+	}
+	s.setSetting(name, v)
 	return nil
 }
 
@@ -186,4 +194,33 @@ func (x sessionSettings) SetSetting(name, value string) error {
 	}
 	x.s.setSetting(name, value)
 	return nil
+}
+
+// idleInTxTimeout is idle_in_transaction_session_timeout (0: none).
+func (s *session) idleInTxTimeout() time.Duration {
+	v, _ := s.settingValue("idle_in_transaction_session_timeout")
+	d, _ := parseSettingDuration(v)
+	return d
+}
+
+// parseSettingDuration reads a time setting as PostgreSQL writes it: a
+// number of milliseconds, or a number with a unit (us, ms, s, min, h, d).
+func parseSettingDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	i := 0
+	for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
+		i++
+	}
+	n, err := strconv.ParseFloat(v[:i], 64)
+	if err != nil {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for a time setting: %q", v)
+	}
+	units := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
+		"s": time.Second, "min": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	u, ok := units[strings.ToLower(strings.TrimSpace(v[i:]))]
+	if !ok {
+		return 0, pgerr.New(pgerr.InvalidParameterValue, "invalid value for a time setting: %q", v).
+			WithHint("Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".")
+	}
+	return time.Duration(n * float64(u)), nil
 }

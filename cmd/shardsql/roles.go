@@ -109,7 +109,7 @@ func startShard(ctx context.Context, logger *slog.Logger, addr, metaAddr, dir st
 }
 
 // startSQL starts a SQL frontend and, when httpAddr is set, its HTTP endpoint.
-func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr string, maxTxnBytes int) (role, string, error) {
+func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr string, maxTxnBytes, maxConns int) (role, string, error) {
 	lis, err := listen(addr)
 	if err != nil {
 		return role{}, "", err
@@ -121,7 +121,7 @@ func startSQL(ctx context.Context, logger *slog.Logger, addr, httpAddr, metaAddr
 		lis.Close()
 		return role{}, "", err
 	}
-	srv := sqlfront.New(sqlfront.Config{Meta: mc, Logger: logger, MaxTxnBytes: maxTxnBytes})
+	srv := sqlfront.New(sqlfront.Config{Meta: mc, Logger: logger, MaxTxnBytes: maxTxnBytes, MaxConnections: maxConns})
 	// Register as a "sql" node: heartbeats report the oldest open
 	// transaction, which holds the GC safe point back.
 	if err := srv.Start(dctx, lis.Addr().String()); err != nil {
@@ -176,6 +176,7 @@ func runDemo(args []string) error {
 	inMemory := fs.Bool("in-memory", false, "keep all data in memory (lost on exit)")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	maxTxn := fs.Int("max-txn-bytes", sqlfront.DefaultMaxTxnBytes, "largest transaction, in bytes of writes (SQLSTATE 54000 beyond)")
+	maxConns := fs.Int("max-connections", sqlfront.DefaultMaxConnections, "most client connections at once (SQLSTATE 53300 beyond)")
 	gcTTL := fs.Duration("gc-ttl", shardmeta.DefaultGCTTL, "how long old row versions stay readable (the GC safe point trails now by this, and by open transactions)")
 	gcInterval := fs.Duration("gc-interval", shard.DefaultGCInterval, "how often shard servers garbage-collect old row versions")
 	fs.Parse(args)
@@ -199,7 +200,7 @@ func runDemo(args []string) error {
 		}
 		roles = append(roles, r)
 	}
-	sqlRole, addr, err := startSQL(ctx, logger, *sqlAddr, *httpAddr, metaAddr, *maxTxn)
+	sqlRole, addr, err := startSQL(ctx, logger, *sqlAddr, *httpAddr, metaAddr, *maxTxn, *maxConns)
 	if err != nil {
 		return fail(err)
 	}
@@ -266,8 +267,9 @@ func runSQL(args []string) error {
 	metaAddr := fs.String("meta", "127.0.0.1:7000", "address of the metadata service")
 	logLevel := fs.String("log-level", "info", "log level")
 	maxTxn := fs.Int("max-txn-bytes", sqlfront.DefaultMaxTxnBytes, "largest transaction, in bytes of writes (SQLSTATE 54000 beyond)")
+	maxConns := fs.Int("max-connections", sqlfront.DefaultMaxConnections, "most client connections at once (SQLSTATE 53300 beyond)")
 	fs.Parse(args)
-	r, bound, err := startSQL(context.Background(), newLogger(*logLevel), *addr, *httpAddr, *metaAddr, *maxTxn)
+	r, bound, err := startSQL(context.Background(), newLogger(*logLevel), *addr, *httpAddr, *metaAddr, *maxTxn, *maxConns)
 	if err != nil {
 		return err
 	}

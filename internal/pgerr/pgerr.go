@@ -58,6 +58,7 @@ const (
 	BadCopyFileFormat           = "22P04"
 	ActiveSQLTransaction        = "25001"
 	NullValueNotAllowed         = "22004"
+	IdleInTransactionTimeout    = "25P03"
 )
 
 // Error is an error with a SQLSTATE, shown to the client as an ErrorResponse.
