@@ -223,6 +223,7 @@ func walkExpr(e planner.Expr, f func(planner.Expr)) {
 // first it stops at the first one (EXISTS).
 func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, error) {
 	var b strings.Builder
+	noRows := false
 	probe := &env{outer: en}
 	for _, e := range idx.outerKeys {
 		v, err := r.eval(e, probe)
@@ -230,7 +231,8 @@ func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, e
 			return nil, err
 		}
 		if v.IsNull() {
-			return nil, nil // = NULL admits no row
+			noRows = true // = NULL admits no row
+			break
 		}
 		datumKey(&b, v)
 	}
@@ -241,8 +243,14 @@ func (r *runner) corrRows(idx *corrIndex, en *env, first bool) ([]types.Datum, e
 		for _, c := range idx.agg.Aggs {
 			states = append(states, newAggState(c))
 		}
+	} else if noRows {
+		return nil, nil
 	}
-	for _, row := range idx.rows[b.String()] {
+	var candidates [][]types.Datum
+	if !noRows {
+		candidates = idx.rows[b.String()]
+	}
+	for _, row := range candidates {
 		if err := r.tick(); err != nil {
 			return nil, err
 		}

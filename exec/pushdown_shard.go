@@ -369,7 +369,7 @@ func (st *aggState) merge(count int64, anyv bool, sumInt int64, sumDec *apd.Deci
 		return pgerr.New(pgerr.NumericOutOfRange, "bigint out of range")
 	}
 	st.sumInt = s
-	if _, err := decCtx.Add(&st.sumDec, &st.sumDec, sumDec); err != nil {
+	if _, err := exactCtx.Add(&st.sumDec, &st.sumDec, sumDec); err != nil {
 		return pgerr.Wrap(err, pgerr.NumericOutOfRange, "numeric")
 	}
 	st.sumFloat += sumFloat

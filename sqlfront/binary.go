@@ -205,6 +205,9 @@ func decodeBinaryArray(t types.T, b []byte) (types.Datum, error) {
 	}
 	n := int(binary.BigEndian.Uint32(b))
 	b = b[8:]
+	if n < 0 || n > len(b)/4 { // each element needs at least its length word
+		return types.Null, bad
+	}
 	elems := make([]types.Datum, 0, n)
 	for i := 0; i < n; i++ {
 		if len(b) < 4 {
@@ -235,9 +238,16 @@ func numericToBinary(d *apd.Decimal) []byte {
 	out := make([]byte, 0, 16)
 	put := func(v uint16) { out = binary.BigEndian.AppendUint16(out, v) }
 	if d.Form != apd.Finite {
+		sign := uint16(0xC000) // NaN
+		if d.Form == apd.Infinite {
+			sign = 0xD000
+			if d.Negative {
+				sign = 0xF000
+			}
+		}
 		put(0)
 		put(0)
-		put(0xC000)
+		put(sign)
 		put(0)
 		return out
 	}
@@ -310,8 +320,17 @@ func numericFromBinary(b []byte) (string, bool) {
 	if len(b) != 8+2*n || dscale > 16383 {
 		return "", false
 	}
-	if sign == 0xC000 {
+	switch sign {
+	case 0xC000:
 		return "NaN", true
+	case 0x0000, 0x4000:
+	default: // ±Infinity (0xD000, 0xF000) or garbage
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		if binary.BigEndian.Uint16(b[8+2*i:]) > 9999 {
+			return "", false
+		}
 	}
 	var sb strings.Builder
 	if sign == 0x4000 {

@@ -34,7 +34,7 @@ type copyFormat struct {
 
 func parseCopyOptions(opts []*pg.Node) (*copyFormat, error) {
 	f := &copyFormat{delimiter: '\t', null: `\N`, quote: '"', escape: '"'}
-	nullSet, delimSet := false, false
+	nullSet, delimSet, escapeSet := false, false, false
 	for _, o := range opts {
 		d := o.GetDefElem()
 		if d == nil {
@@ -73,12 +73,15 @@ func parseCopyOptions(opts []*pg.Node) (*copyFormat, error) {
 			if len(s) != 1 {
 				return nil, pgerr.New(pgerr.FeatureNotSupported, "COPY escape must be a single one-byte character")
 			}
-			f.escape = s[0]
+			f.escape, escapeSet = s[0], true
 		case "freeze", "encoding":
 			// accepted; nothing to do
 		default:
 			return nil, pgerr.New(pgerr.SyntaxError, "option %q not recognized", d.Defname)
 		}
+	}
+	if !escapeSet {
+		f.escape = f.quote // PostgreSQL: ESCAPE defaults to QUOTE
 	}
 	if f.csv {
 		if !delimSet {

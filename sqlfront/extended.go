@@ -376,11 +376,11 @@ func (s *session) execute(m *pgproto3.Execute) error {
 	if err != nil {
 		return s.describeError(err) // while the statement's context still tells a timeout
 	}
+	pt.started, pt.rows, pt.tag = true, out.rows, out.tag
 	if out.buffer {
-		pt.started, pt.rows, pt.tag = true, out.rows, out.tag
 		return s.sendPortalRows(pt, int(m.MaxRows))
 	}
-	return nil
+	return nil // a later Execute of this portal only repeats its tag
 }
 
 // sendPortalRows sends up to max of a portal's kept rows, then either
@@ -400,7 +400,6 @@ func (s *session) sendPortalRows(pt *portal, max int) error {
 	}
 	if pt.tag != "" {
 		s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(pt.tag)})
-		pt.tag = ""
 	}
 	return nil
 }

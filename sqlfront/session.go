@@ -254,9 +254,11 @@ func (s *session) execStmt(ctx context.Context, stmt *pg.Node, cat sessionCatalo
 }
 
 func (s *session) complete(tag string) {
-	if s.out != nil && s.out.buffer {
+	if s.out != nil {
 		s.out.tag = tag
-		return
+		if s.out.buffer {
+			return
+		}
 	}
 	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }

@@ -224,3 +224,57 @@ func parseSettingDuration(v string) (time.Duration, error) {
 	}
 	return time.Duration(n * float64(u)), nil
 }
+
+// settingsSnap is a copy of a session's settings, to undo SET at ROLLBACK
+// and SET LOCAL at the end of the transaction.
+type settingsSnap struct {
+	gucs                          map[string]string
+	statementTimeout, lockTimeout time.Duration
+	noPushdown, defaultReadOnly   bool
+	memBudget                     int64
+	defaultIsolation              string
+}
+
+func (s *session) snapshotSettings() *settingsSnap {
+	g := make(map[string]string, len(s.gucs))
+	for k, v := range s.gucs {
+		g[k] = v
+	}
+	return &settingsSnap{gucs: g, statementTimeout: s.statementTimeout, lockTimeout: s.lockTimeout,
+		noPushdown: s.noPushdown, defaultReadOnly: s.defaultReadOnly, memBudget: s.memBudget, defaultIsolation: s.defaultIsolation}
+}
+
+func (s *session) restoreSettings(snap *settingsSnap) {
+	for name, v := range snap.gucs {
+		s.setSetting(name, v)
+	}
+	for name := range s.gucs {
+		if _, ok := snap.gucs[name]; !ok {
+			s.resetSetting(name)
+		}
+	}
+	s.statementTimeout, s.lockTimeout = snap.statementTimeout, snap.lockTimeout
+	s.noPushdown, s.defaultReadOnly, s.memBudget, s.defaultIsolation = snap.noPushdown, snap.defaultReadOnly, snap.memBudget, snap.defaultIsolation
+}
+
+// settingsBeforeSet records, before a SET runs inside a transaction, what
+// to restore when it ends: everything at ROLLBACK (PostgreSQL undoes SET
+// with the transaction), the values before the first SET LOCAL at COMMIT.
+// It reports false for a SET LOCAL outside a transaction (a warning, no
+// effect, as in PostgreSQL).
+func (s *session) settingsBeforeSet(local bool) bool {
+	if s.tx == nil {
+		if local {
+			s.warning("SET LOCAL can only be used in transaction blocks")
+			return false
+		}
+		return true
+	}
+	if s.tx.settingsBefore == nil {
+		s.tx.settingsBefore = s.snapshotSettings()
+	}
+	if local && s.tx.settingsBeforeLocal == nil {
+		s.tx.settingsBeforeLocal = s.snapshotSettings()
+	}
+	return true
+}

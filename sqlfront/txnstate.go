@@ -35,6 +35,10 @@ type txnState struct {
 	savepoints []namedSavepoint
 	// statements counts the statements run in the transaction.
 	statements int
+	// settingsBefore and settingsBeforeLocal are the session's settings
+	// before its first SET and first SET LOCAL in the transaction
+	// (settings.go).
+	settingsBefore, settingsBeforeLocal *settingsSnap
 }
 
 type namedSavepoint struct {
@@ -183,11 +187,20 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 		defer s.srv.untrackTxn(s.pid)
 		if tx.failed {
 			tx.t.Rollback()
+			if tx.settingsBefore != nil {
+				s.restoreSettings(tx.settingsBefore)
+			}
 			s.complete("ROLLBACK")
 			return nil
 		}
 		if err := tx.t.Commit(ctx); err != nil {
+			if tx.settingsBefore != nil {
+				s.restoreSettings(tx.settingsBefore)
+			}
 			return err
+		}
+		if tx.settingsBeforeLocal != nil {
+			s.restoreSettings(tx.settingsBeforeLocal)
 		}
 		s.complete("COMMIT")
 		return nil
@@ -196,6 +209,9 @@ func (s *session) transactionStmt(ctx context.Context, ts *pg.TransactionStmt) e
 			s.warning("there is no transaction in progress")
 		} else {
 			s.tx.t.Rollback()
+			if s.tx.settingsBefore != nil {
+				s.restoreSettings(s.tx.settingsBefore)
+			}
 			s.tx = nil
 			s.srv.untrackTxn(s.pid)
 		}
@@ -257,6 +273,10 @@ var errAborted = pgerr.New("25P02", "current transaction is aborted, commands ig
 // accepted as no-ops for now.
 func (s *session) setVariable(vs *pg.VariableSetStmt) error {
 	name := strings.ToLower(vs.Name)
+	if name != "transaction" && name != "session characteristics" && !s.settingsBeforeSet(vs.IsLocal) {
+		s.complete("SET")
+		return nil
+	}
 	switch name {
 	case "transaction", "session characteristics":
 		iso, ro, setRO, err := parseTxnOptions(vs.Args)

@@ -159,6 +159,11 @@ func TestPushdown(t *testing.T) {
 	}
 	expectCode(t, conn, "EXPLAIN (FORMAT JSON) SELECT 1", "0A000")
 
+	// Partial sums keep every digit of a numeric (merged exactly).
+	mustExec(t, conn, "CREATE TABLE bigdec (k INT PRIMARY KEY, x NUMERIC)")
+	mustExec(t, conn, "INSERT INTO bigdec VALUES (1, 123456789012345678901234567890.123456789012345), (2, 0.000000000000001)")
+	expectRows(t, conn, "SELECT sum(x) FROM bigdec", "123456789012345678901234567890.123456789012346")
+
 	// A statement that would hold more rows than its memory budget fails
 	// cleanly with 53200 and the session carries on.
 	mustExec(t, conn, "SET shardsql.max_statement_memory = '100kB'")
@@ -212,6 +217,8 @@ func TestLookupJoin(t *testing.T) {
 		"SELECT count(*) FROM ord WHERE cust NOT IN (SELECT c FROM cust WHERE region = 3)",
 		"SELECT c, (SELECT count(*) FROM ord WHERE cust = c), (SELECT sum(amount) + 1 FROM ord WHERE cust = c AND amount > region) FROM cust WHERE c < 40 ORDER BY c",
 		"SELECT count(*) FROM cust WHERE (SELECT max(amount) FROM ord WHERE cust = c) > 40",
+		// A NULL outer key matches no row, but an aggregate still answers (count 0).
+		"SELECT o, (SELECT count(*) FROM cust WHERE c = ord.cust), (SELECT sum(region) FROM cust WHERE c = ord.cust) FROM ord WHERE o < 30 ORDER BY o",
 	}
 	for _, q := range queries {
 		mustExec(t, conn, "SET shardsql.pushdown = off")
