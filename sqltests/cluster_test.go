@@ -3,6 +3,7 @@ package sqltests
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -105,6 +106,19 @@ func (p *proc) start(ready string) {
 // SHARDSQL_FAULT) plus env.
 func (p *proc) startEnv(ready string, env []string) {
 	p.t.Helper()
+	if err := p.tryStartEnv(ready, env); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// errPortTaken is a process's exit at startup because another process
+// took a port that freeAddr had found free.
+var errPortTaken = errors.New("address already in use")
+
+// tryStartEnv is startEnv returning its failure (errPortTaken when the
+// process could not bind its address).
+func (p *proc) tryStartEnv(ready string, env []string) error {
+	p.t.Helper()
 	p.cmd = exec.Command(shardsqlBin, p.args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, faultEnvVar+"=") {
@@ -137,10 +151,14 @@ func (p *proc) startEnv(ready string, env []string) {
 	go func() { p.cmd.Wait(); close(p.done) }()
 	select {
 	case <-readyCh:
+		return nil
 	case <-p.done:
-		p.t.Fatalf("%s exited before it was ready:\n%s", p.name, p.out.String())
+		if strings.Contains(p.out.String(), "address already in use") {
+			return fmt.Errorf("%s: %w:\n%s", p.name, errPortTaken, p.out.String())
+		}
+		return fmt.Errorf("%s exited before it was ready:\n%s", p.name, p.out.String())
 	case <-time.After(90 * time.Second):
-		p.t.Fatalf("%s not ready after 90s:\n%s", p.name, p.out.String())
+		return fmt.Errorf("%s not ready after 90s:\n%s", p.name, p.out.String())
 	}
 }
 
@@ -205,7 +223,19 @@ type demo struct {
 
 func startDemo(t testing.TB, extra ...string) *demo {
 	t.Helper()
-	sqlAddr := freeAddr(t)
-	args := append([]string{"demo", "--sql-addr", sqlAddr, "--http-addr", freeAddr(t)}, extra...)
-	return &demo{proc: startProc(t, "demo", "ShardSQL demo is ready", args...), sqlAddr: sqlAddr}
+	// A port freeAddr found free may be taken by another test's process
+	// before the demo binds it: then try other ports.
+	for attempt := 0; ; attempt++ {
+		sqlAddr := freeAddr(t)
+		args := append([]string{"demo", "--sql-addr", sqlAddr, "--http-addr", freeAddr(t)}, extra...)
+		p := &proc{t: t, name: "demo", args: args, out: &lockedBuffer{}}
+		err := p.tryStartEnv("ShardSQL demo is ready", nil)
+		if err == nil {
+			t.Cleanup(func() { p.stop() })
+			return &demo{proc: p, sqlAddr: sqlAddr}
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 4 {
+			t.Fatal(err)
+		}
+	}
 }
