@@ -6,23 +6,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
-// firstAgg returns the first Aggregate under rel.
-func firstAgg(rel Rel) *Aggregate {
-	switch r := rel.(type) {
-	case *Aggregate:
-		return r
-	case *Project:
-		return firstAgg(r.Input)
-	case *Filter:
-		return firstAgg(r.Input)
-	case *Sort:
-		return firstAgg(r.Input)
-	case *Limit:
-		return firstAgg(r.Input)
-	}
-	return nil
-}
-
 // TestAggClausesNotIgnored: an aggregate's FILTER, and string_agg's ORDER
 // BY, reach the plan (found by the differential test, when they were
 // silently dropped: count(*) FILTER (WHERE false) counted every row).
@@ -40,8 +23,8 @@ func TestAggClausesNotIgnored(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
-		a := firstAgg(p.(*Select).Root)
-		if a == nil {
+		a, ok := findAgg(p.(*Select).Root)
+		if !ok {
 			t.Fatalf("%s: no aggregate in the plan", sql)
 		}
 		c := a.Aggs[0]
