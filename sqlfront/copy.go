@@ -292,6 +292,9 @@ func (s *session) copyFrom(ctx context.Context, cs *pg.CopyStmt, f *copyFormat, 
 			}
 			for failed == nil {
 				i := bytes.IndexByte(pending, '\n')
+				if f.csv {
+					i = csvRecordEnd(pending, f)
+				}
 				if i < 0 {
 					break
 				}
@@ -671,4 +674,22 @@ func (s *session) copyBinaryRows(b []byte, st *copyBinaryState, t *planner.Table
 		b = b[p:]
 	}
 	return b, nil
+}
+
+// csvRecordEnd returns the index of the newline that ends the first CSV
+// record in b (a newline inside a quoted field does not), or -1.
+func csvRecordEnd(b []byte, f *copyFormat) int {
+	inQuote := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inQuote && c == f.escape && f.escape != f.quote && i+1 < len(b) && b[i+1] == f.quote:
+			i++ // an escaped quote inside quotes
+		case c == f.quote:
+			inQuote = !inQuote // a doubled quote toggles twice
+		case c == '\n' && !inQuote:
+			return i
+		}
+	}
+	return -1
 }

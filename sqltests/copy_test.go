@@ -105,6 +105,21 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("failed COPYs left %d rows (%v)", cnt, err)
 	}
 
+	// A CSV export with a quoted newline loads back as it was.
+	mustExecX("CREATE TABLE csv_rt (k INT PRIMARY KEY, s TEXT)")
+	mustExecX("INSERT INTO csv_rt VALUES (1, e'two\\nlines'), (2, 'say \"hi\", ok'), (3, NULL), (4, '')")
+	var csv bytes.Buffer
+	if _, err := conn.PgConn().CopyTo(ctx, &csv, "COPY csv_rt TO STDOUT WITH (FORMAT csv)"); err != nil {
+		t.Fatal(err)
+	}
+	mustExecX("CREATE TABLE csv_rt2 (k INT PRIMARY KEY, s TEXT)")
+	if _, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(csv.Bytes()), "COPY csv_rt2 FROM STDIN WITH (FORMAT csv)"); err != nil {
+		t.Fatalf("loading %q back: %v", csv.String(), err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM csv_rt a JOIN csv_rt2 b ON a.k = b.k AND a.s IS NOT DISTINCT FROM b.s").Scan(&cnt); err != nil || cnt != 4 {
+		t.Fatalf("CSV round trip kept %d of 4 rows (%v); the export was %q", cnt, err, csv.String())
+	}
+
 	// Inside a transaction block, COPY joins the transaction.
 	tx, err := conn.Begin(ctx)
 	if err != nil {
