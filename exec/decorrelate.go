@@ -50,14 +50,7 @@ func (r *runner) corrIndexFor(sq *planner.Subquery, en *env) (*corrIndex, error)
 		}
 	}
 	cp := *s
-	cp.Filter = nil
-	switch len(local) {
-	case 0:
-	case 1:
-		cp.Filter = local[0]
-	default:
-		cp.Filter = &planner.And{Args: local}
-	}
+	cp.Filter = andOf(local)
 	idx.rows = map[string][][]types.Datum{}
 	r.inSubquery++
 	err := r.scan(&cp, en, func(_ []byte, row []types.Datum) error {

@@ -93,16 +93,21 @@ func (r *runner) scanPushFor(s *planner.Scan) *scanPush {
 			all = false
 		}
 	}
-	switch len(parts) {
-	case 0:
-	case 1:
-		sp.filter = parts[0]
-	default:
-		sp.filter = &planner.And{Args: parts}
-	}
+	sp.filter = andOf(parts)
 	sp.fullFilter = all
 	r.push[s] = sp
 	return sp
+}
+
+// andOf is the conjunction of parts (nil for none).
+func andOf(parts []planner.Expr) planner.Expr {
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return parts[0]
+	}
+	return &planner.And{Args: parts}
 }
 
 func conjunctsOf(e planner.Expr) []planner.Expr {

@@ -185,18 +185,7 @@ func (pr *ProgramRunner) addTop(key, value []byte, row []types.Datum) error {
 
 func (pr *ProgramRunner) compareTop(a, b []types.Datum) int {
 	for i, k := range pr.p.TopN.Keys {
-		x, y := a[i], b[i]
-		if x.IsNull() || y.IsNull() {
-			if c := compareNulls(x, y, k.NullsFirst); c != 0 {
-				return c
-			}
-			continue
-		}
-		c := types.Compare(x, y)
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
+		if c := compareSortKey(a[i], b[i], k.Desc, k.NullsFirst); c != 0 {
 			return c
 		}
 	}

@@ -237,21 +237,22 @@ func compareNulls(x, y types.Datum, nullsFirst bool) int {
 	return types.Compare(x, y)
 }
 
+// compareSortKey orders two values under one ORDER BY term.
+func compareSortKey(x, y types.Datum, desc, nullsFirst bool) int {
+	if x.IsNull() || y.IsNull() {
+		return compareNulls(x, y, nullsFirst)
+	}
+	c := types.Compare(x, y)
+	if desc {
+		c = -c
+	}
+	return c
+}
+
 func sortRows(rows [][]types.Datum, keys []planner.SortKey) {
 	slices.SortStableFunc(rows, func(a, b []types.Datum) int {
 		for _, k := range keys {
-			x, y := a[k.Col], b[k.Col]
-			if x.IsNull() || y.IsNull() {
-				if c := compareNulls(x, y, k.NullsFirst); c != 0 {
-					return c
-				}
-				continue
-			}
-			c := types.Compare(x, y)
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
+			if c := compareSortKey(a[k.Col], b[k.Col], k.Desc, k.NullsFirst); c != 0 {
 				return c
 			}
 		}

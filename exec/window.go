@@ -120,18 +120,7 @@ func (r *runner) sortWindow(f *planner.WindowCall, in [][]types.Datum, outer *en
 	}
 	cmpOrd := func(a, b int) int {
 		for j, k := range f.OrderKeys {
-			x, y := ord[a][j], ord[b][j]
-			if x.IsNull() || y.IsNull() {
-				if c := compareNulls(x, y, k.NullsFirst); c != 0 {
-					return c
-				}
-				continue
-			}
-			c := types.Compare(x, y)
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
+			if c := compareSortKey(ord[a][j], ord[b][j], k.Desc, k.NullsFirst); c != 0 {
 				return c
 			}
 		}

@@ -282,16 +282,7 @@ func (s *session) sendRowDescription(cols []exec.Column) {
 		s.out.cols = cols
 		return
 	}
-	fields := make([]pgproto3.FieldDescription, len(cols))
-	for i, c := range cols {
-		fields[i] = pgproto3.FieldDescription{
-			Name:         []byte(c.Name),
-			DataTypeOID:  c.Type.OID(),
-			DataTypeSize: c.Type.Size(),
-			TypeModifier: c.Type.Modifier(),
-		}
-	}
-	s.be.Send(&pgproto3.RowDescription{Fields: fields})
+	s.sendFields(cols, nil)
 }
 
 func (s *session) sendDataRow(row []types.Datum) {

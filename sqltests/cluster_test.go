@@ -199,8 +199,14 @@ func (p *proc) restart(ready string) {
 // connect opens a pgx connection using the simple query protocol.
 func connect(t testing.TB, addr string) *pgx.Conn {
 	t.Helper()
+	return connectAs(t, addr, "root")
+}
+
+// connectAs is connect with a user name (simple protocol, database postgres).
+func connectAs(t testing.TB, addr, user string) *pgx.Conn {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=root dbname=postgres sslmode=disable connect_timeout=10", host, port))
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s dbname=postgres sslmode=disable connect_timeout=10", host, port, user))
 	if err != nil {
 		t.Fatal(err)
 	}

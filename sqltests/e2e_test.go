@@ -30,7 +30,13 @@ func mustExec(t testing.TB, conn *pgx.Conn, sql string) pgconn.CommandTag {
 // queryRows returns every row as strings ("NULL" for NULL).
 func queryRows(t testing.TB, conn *pgx.Conn, sql string) [][]string {
 	t.Helper()
-	rows, err := conn.Query(ctxT(t), sql)
+	return queryRowsCtx(t, ctxT(t), conn, sql)
+}
+
+// queryRowsCtx is queryRows under ctx.
+func queryRowsCtx(t testing.TB, ctx context.Context, conn *pgx.Conn, sql string) [][]string {
+	t.Helper()
+	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

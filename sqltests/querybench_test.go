@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -306,25 +305,6 @@ func loadItems(t *testing.T, addr, user string, n, conns int) {
 	}
 }
 
-// connectAs is connect with a user name (simple protocol, database postgres).
-func connectAs(t testing.TB, addr, user string) *pgx.Conn {
-	t.Helper()
-	host, port, _ := net.SplitHostPort(addr)
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s dbname=postgres sslmode=disable connect_timeout=10", host, port, user))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", addr, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 // startBenchPostgres runs PostgreSQL 15 (PG_BIN, or Debian's path) with
 // default settings and returns its address and version.
 func startBenchPostgres(t *testing.T) (addr, version string) {
@@ -347,28 +327,7 @@ func benchQuery(t *testing.T, conn *pgx.Conn, sql string) [][]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	rows, err := conn.Query(ctx, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		vals := rows.RawValues()
-		row := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				row[i] = "NULL"
-			} else {
-				row[i] = string(v)
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return out
+	return queryRowsCtx(t, ctx, conn, sql)
 }
 
 // timeQuery runs sql to its last row and returns the wall time.
