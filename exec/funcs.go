@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -350,7 +351,33 @@ func mathFunc(name string, args []types.Datum, t types.T) (types.Datum, error) {
 	return types.NewFloat(v), nil
 }
 
-var likeCache = map[string]*regexp.Regexp{}
+// regexpCache keeps compiled patterns; statements on many sessions (and
+// the shard servers running pushed-down filters) use it at once.
+type regexpCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+func (c *regexpCache) get(key string) (*regexp.Regexp, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	re, ok := c.m[key]
+	return re, ok
+}
+
+// put keeps re unless the cache is full (1,000 patterns).
+func (c *regexpCache) put(key string, re *regexp.Regexp) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*regexp.Regexp{}
+	}
+	if len(c.m) < 1000 {
+		c.m[key] = re
+	}
+}
+
+var likeCache regexpCache
 
 // likeRegexp turns a LIKE pattern (% and _, backslash escapes) into a regexp.
 func likeRegexp(p string, ci bool) (*regexp.Regexp, error) {
@@ -358,7 +385,7 @@ func likeRegexp(p string, ci bool) (*regexp.Regexp, error) {
 	if ci {
 		key = "i:" + p
 	}
-	if re, ok := likeCache[key]; ok {
+	if re, ok := likeCache.get(key); ok {
 		return re, nil
 	}
 	var b strings.Builder
@@ -387,9 +414,7 @@ func likeRegexp(p string, ci bool) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(likeCache) < 1000 {
-		likeCache[key] = re
-	}
+	likeCache.put(key, re)
 	return re, nil
 }
 

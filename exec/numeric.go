@@ -219,19 +219,17 @@ func floatPower(x, y float64) (float64, error) {
 	return f, nil
 }
 
-var regexCache = map[string]*regexp.Regexp{}
+var regexCache regexpCache
 
 // regexSubstring is substring(s FROM pattern).
 func regexSubstring(s, pattern string) (types.Datum, error) {
-	re, ok := regexCache[pattern]
+	re, ok := regexCache.get(pattern)
 	if !ok {
 		var err error
 		if re, err = regexp.Compile(pattern); err != nil {
 			return types.Null, pgerr.New("2201B", "invalid regular expression: %v", err)
 		}
-		if len(regexCache) < 1000 {
-			regexCache[pattern] = re
-		}
+		regexCache.put(pattern, re)
 	}
 	m := re.FindStringSubmatchIndex(s)
 	if m == nil {

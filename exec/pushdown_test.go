@@ -331,3 +331,25 @@ func TestTopNAndLimit(t *testing.T) {
 		t.Fatalf("aggregate over a failing filter: %v", err)
 	}
 }
+
+// TestLikeConcurrent: LIKE patterns are compiled through a cache that
+// many goroutines use at once (sessions, and the shard servers of one
+// process running pushed-down filters); run with -race.
+func TestLikeConcurrent(t *testing.T) {
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 200; i++ {
+				re, err := likeRegexp(fmt.Sprintf("v%d_%d%%", g, i), i%2 == 0)
+				if err != nil || !re.MatchString(fmt.Sprintf("v%dx%dyz", g, i)) {
+					t.Errorf("pattern %d/%d: %v", g, i, err)
+					return
+				}
+			}
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+}
